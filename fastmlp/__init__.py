@@ -1,0 +1,11 @@
+"""fastmlp: Numba-compiled multilayer perceptrons with scikit-learn's API.
+
+``from fastmlp import MLPClassifier, MLPRegressor`` is a drop-in replacement
+for ``sklearn.neural_network``'s estimators of the same names.
+"""
+
+from fastmlp._estimators import MLPClassifier, MLPRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["MLPClassifier", "MLPRegressor", "__version__"]

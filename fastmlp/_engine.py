@@ -1,0 +1,250 @@
+"""From an estimator's configuration to the compiled kernels: the engine.
+
+The estimators hand over plain arrays and names; this module owns the mapping
+from names to kernel codes, the flat parameter layout, the work buffers, and
+the thread policy. It is the only place outside ``fastmlp.kernels`` that calls
+compiled code.
+
+Thread policy
+-------------
+Threads come from one pool at a time. Matrix products go to BLAS, which
+threads them; the compiled loops that chain them run on the calling thread, so
+numba's thread pool never spins beside BLAS's once per mini-batch (on a 2-core
+machine that fight made a training loop 20x slower). Use ``threadpoolctl`` or
+``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` to choose the number of threads.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from fastmlp.kernels.activations import ACTIVATION_CODES, HIDDEN_ACTIVATIONS
+from fastmlp.kernels.losses import LOSS_CODES, OUTPUT_LOSSES
+from fastmlp.kernels.optimizers import ADAM, SOLVER_CODES
+
+# rows per chunk in predict: bounds its work buffers, keeps BLAS calls large
+PREDICT_CHUNK_ROWS = 4096
+
+HIDDEN_ACTIVATION_NAMES = tuple(HIDDEN_ACTIVATIONS)
+OUTPUT_ACTIVATION_OF_LOSS = {name: spec.activation for name, spec in OUTPUT_LOSSES.items()}
+LOSS_OF_OUTPUT_ACTIVATION = {act: name for name, act in OUTPUT_ACTIVATION_OF_LOSS.items()}
+
+
+def _network():
+    # imported on first use so that ``import fastmlp`` loads no compiled code
+    from fastmlp.kernels import network
+
+    return network
+
+
+def init_factor(activation):
+    """The Glorot-uniform factor scikit-learn uses for ``activation``."""
+    return HIDDEN_ACTIVATIONS[activation].init_factor
+
+
+def as_engine_input(X):
+    """X as the compiled kernels take it: C-ordered array or CSR tuple."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        return (
+            X.data,
+            X.indices.astype(np.int64, copy=False),
+            X.indptr.astype(np.int64, copy=False),
+        )
+    return np.ascontiguousarray(X)
+
+
+class Network:
+    """The shape, activation and output loss of a network, and its flat layout.
+
+    Parameters
+    ----------
+    layer_units : list of int
+        ``[n_features, hidden..., n_outputs]``.
+    activation : str
+        Name of the hidden activation (a key of ``HIDDEN_ACTIVATIONS``).
+    loss : str
+        Name of the output loss (a key of ``OUTPUT_LOSSES``).
+    dtype : numpy dtype
+        float32 or float64: the dtype of parameters and computation.
+    """
+
+    def __init__(self, layer_units, activation, loss, dtype):
+        self.units = np.asarray(layer_units, dtype=np.int64)
+        self.activation = activation
+        self.loss = loss
+        self.activation_code = ACTIVATION_CODES[activation]
+        self.loss_code = LOSS_CODES[loss]
+        self.dtype = np.dtype(dtype)
+        fan_in, fan_out = self.units[:-1], self.units[1:]
+        self.n_coefs = int(np.sum(fan_in * fan_out))
+        self.n_params = self.n_coefs + int(np.sum(fan_out))
+
+    def pack(self, coefs, intercepts):
+        """The flat parameter vector of ``coefs`` and ``intercepts`` (a copy)."""
+        return np.concatenate(
+            [np.ravel(c) for c in coefs] + [np.ravel(b) for b in intercepts]
+        ).astype(self.dtype, copy=False)
+
+    def unpack(self, params):
+        """Lists of new coefficient matrices and intercept vectors."""
+        coefs, intercepts = [], []
+        start = 0
+        for fan_in, fan_out in zip(self.units[:-1], self.units[1:]):
+            end = start + fan_in * fan_out
+            coefs.append(params[start:end].reshape(fan_in, fan_out).copy())
+            start = end
+        for fan_out in self.units[1:]:
+            intercepts.append(params[start : start + fan_out].copy())
+            start += fan_out
+        return coefs, intercepts
+
+    def allocate_work(self, n_rows, dense_input):
+        """Work buffers for batches of up to ``n_rows`` rows."""
+        units = self.units
+        return (
+            np.empty(n_rows * units[0] if dense_input else 0, dtype=self.dtype),
+            np.empty(n_rows * units[-1], dtype=self.dtype),
+            np.empty(n_rows, dtype=self.dtype),
+            np.empty(n_rows * int(units[1:].sum()), dtype=self.dtype),
+            np.empty(n_rows * int(units[1:].sum()), dtype=self.dtype),
+        )
+
+    def predict(self, X, params):
+        """The network's output for ``X`` (after the output activation)."""
+        out = np.empty((X.shape[0], int(self.units[-1])), dtype=self.dtype)
+        X = as_engine_input(X)
+        _network().predict(
+            X, params, self.units, self.activation_code, self.loss_code,
+            PREDICT_CHUNK_ROWS, out,
+        )
+        return out
+
+
+class FullBatchObjective:
+    """Loss and gradient over the whole data set, for L-BFGS.
+
+    Calling it with a flat parameter vector returns ``(loss, gradient)`` as
+    ``scipy.optimize.minimize(..., jac=True)`` expects.
+    """
+
+    def __init__(self, network, X, Y, sample_weight, alpha):
+        self.network = network
+        self.X = as_engine_input(X)
+        self.Y = np.ascontiguousarray(Y, dtype=network.dtype)
+        self.sample_weight = np.ascontiguousarray(sample_weight, dtype=network.dtype)
+        self.alpha = float(alpha)
+        self.rows = np.arange(Y.shape[0], dtype=np.int64)
+        self.params = np.empty(network.n_params, dtype=network.dtype)
+        self.grads = np.empty(network.n_params, dtype=network.dtype)
+        self.work = network.allocate_work(Y.shape[0], dense_input=False)
+
+    def __call__(self, packed):
+        net = self.network
+        self.params[:] = packed
+        value = _network().loss_and_gradient(
+            self.X, self.Y, self.sample_weight, self.rows, self.params, self.grads,
+            net.units, net.activation_code, net.loss_code, self.alpha, self.work,
+        )
+        return value, self.grads.astype(np.float64)
+
+
+class StochasticTrainer:
+    """Mini-batch training of ``params`` (updated in place), one epoch per call.
+
+    Parameters
+    ----------
+    network : Network
+    X, Y, sample_weight : arrays
+        Training data; ``Y`` is 2-D, ``sample_weight`` 1-D (ones when not given).
+    params : ndarray
+        Flat parameters, updated in place.
+    optimizer : OptimizerState
+    batch_size : int
+    alpha : float
+    """
+
+    def __init__(self, network, X, Y, sample_weight, params, optimizer,
+                 batch_size, alpha):
+        self.network = network
+        self.X = as_engine_input(X)
+        self.Y = np.ascontiguousarray(Y, dtype=network.dtype)
+        self.sample_weight = np.ascontiguousarray(sample_weight, dtype=network.dtype)
+        self.params = params
+        self.optimizer = optimizer
+        self.batch_size = int(batch_size)
+        self.alpha = float(alpha)
+        self.grads = np.empty(network.n_params, dtype=network.dtype)
+        self.work = network.allocate_work(
+            self.batch_size, dense_input=isinstance(self.X, np.ndarray)
+        )
+
+    def run_epoch(self, sample_order=None):
+        """Train one epoch; return the mean of the batch losses over rows.
+
+        ``sample_order`` is the epoch's permutation of the rows, or None to
+        take the rows in order.
+        """
+        net, opt = self.network, self.optimizer
+        n_samples = self.Y.shape[0]
+        shuffled = sample_order is not None
+        rows = (
+            np.asarray(sample_order, dtype=np.int64)
+            if shuffled
+            else np.arange(n_samples, dtype=np.int64)
+        )
+        total, opt.step = _network().train_epoch(
+            self.X, self.Y, self.sample_weight, rows, shuffled, self.batch_size,
+            self.params, self.grads, net.units, net.activation_code, net.loss_code,
+            self.alpha, opt.solver_code, opt.learning_rate, opt.momentum,
+            opt.nesterov, opt.beta_1, opt.beta_2, opt.epsilon, opt.state_1,
+            opt.state_2, opt.step, self.work,
+        )
+        return total / n_samples
+
+
+class OptimizerState:
+    """The state of an SGD or Adam optimizer over a flat parameter vector.
+
+    Mirrors scikit-learn's ``SGDOptimizer`` and ``AdamOptimizer``: the
+    learning-rate schedule runs here, per epoch, and the update rule runs in
+    the compiled epoch.
+    """
+
+    def __init__(self, solver, n_params, dtype, *, learning_rate_init,
+                 lr_schedule="constant", momentum=0.9, nesterov=True, power_t=0.5,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        self.solver_code = SOLVER_CODES[solver]
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.lr_schedule = lr_schedule
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.power_t = power_t
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+        self.step = 0
+        self.state_1 = np.zeros(n_params, dtype=dtype)
+        self.state_2 = np.zeros(n_params if self.solver_code == ADAM else 0, dtype=dtype)
+
+    def iteration_ends(self, time_step):
+        """Update the learning rate at the end of an epoch (invscaling)."""
+        if self.solver_code != ADAM and self.lr_schedule == "invscaling":
+            self.learning_rate = (
+                float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+            )
+
+    def trigger_stopping(self, msg, verbose):
+        """Decide whether to stop when no improvement was seen (adaptive: /5)."""
+        if self.solver_code == ADAM or self.lr_schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        return False

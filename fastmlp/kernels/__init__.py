@@ -1,0 +1,1 @@
+"""Numba kernels: pure array math, one module per layer family."""

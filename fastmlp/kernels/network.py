@@ -1,0 +1,288 @@
+"""The compiled network: layer views, forward and backward pass, one epoch, predict.
+
+Layout shared by every function here:
+
+- ``units``: int64 array ``[n_features, hidden..., n_outputs]``.
+- ``params`` (and ``grads``, and the optimizer's state): one flat vector, every
+  layer's coefficient matrix (row-major) and then every layer's intercept, the
+  order of scikit-learn's ``_pack``. ``coef_view`` and ``intercept_view`` give
+  the pieces as views, so an optimizer step is one loop over one vector.
+- ``acts`` and ``deltas``: flat work buffers that hold each layer's output and
+  each layer's ``dL/dz`` for the current batch, allocated once per fit.
+- ``X`` is a C-ordered 2-D array or a CSR matrix passed as the tuple
+  ``(data, indices, indptr)``; ``take_batch`` returns a dense batch or a CSR
+  batch tuple and the layer kernels accept both.
+
+Backprop is the chain of the layer kernels' vector-Jacobian products in reverse
+layer order (``forward_backward``); ``train_epoch`` runs all the mini-batches of
+one epoch, optimizer steps included, without returning to Python.
+"""
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+from fastmlp.kernels.activations import activation_backward, activation_forward
+from fastmlp.kernels.dense import (
+    dense_backward_input,
+    dense_backward_params,
+    dense_forward,
+    input_backward_params,
+    input_forward,
+)
+from fastmlp.kernels.losses import output_delta, output_forward, output_loss_sum
+from fastmlp.kernels.optimizers import (
+    ADAM,
+    adam_learning_rate,
+    adam_update,
+    sgd_update,
+)
+
+
+@njit(cache=True)
+def matrix_view(buffer, offset, n_rows, n_cols):
+    return buffer[offset : offset + n_rows * n_cols].reshape((n_rows, n_cols))
+
+
+@njit(cache=True)
+def coef_view(params, units, layer):
+    offset = 0
+    for i in range(layer):
+        offset += units[i] * units[i + 1]
+    return matrix_view(params, offset, units[layer], units[layer + 1])
+
+
+@njit(cache=True)
+def intercept_view(params, units, layer):
+    offset = 0
+    for i in range(units.shape[0] - 1):
+        offset += units[i] * units[i + 1]
+    for i in range(layer):
+        offset += units[i + 1]
+    return params[offset : offset + units[layer + 1]]
+
+
+@njit(cache=True)
+def squared_coef_norm(params, units):
+    total = 0.0
+    for layer in range(units.shape[0] - 1):
+        coef = coef_view(params, units, layer).ravel()
+        total += float(np.dot(coef, coef))
+    return total
+
+
+def take_batch(X, rows, start, stop, shuffled, buffer):
+    """The rows ``rows[start:stop]`` of ``X`` as a batch the layer kernels take."""
+
+
+@overload(take_batch)
+def _take_batch(X, rows, start, stop, shuffled, buffer):
+    if isinstance(X, types.Array):
+
+        def dense_impl(X, rows, start, stop, shuffled, buffer):
+            if not shuffled:
+                return X[start:stop]
+            batch = matrix_view(buffer, 0, stop - start, X.shape[1])
+            for r in range(stop - start):
+                batch[r, :] = X[rows[start + r], :]
+            return batch
+
+        return dense_impl
+
+    def csr_impl(X, rows, start, stop, shuffled, buffer):
+        return (X[0], X[1], X[2], rows[start:stop])
+
+    return csr_impl
+
+
+@njit(cache=True)
+def take_rows(values, rows, start, stop, shuffled, buffer):
+    """``values[rows[start:stop]]`` for a 2-D ``values``, gathered into ``buffer``."""
+    if not shuffled:
+        return values[start:stop]
+    batch = matrix_view(buffer, 0, stop - start, values.shape[1])
+    for r in range(stop - start):
+        batch[r, :] = values[rows[start + r], :]
+    return batch
+
+
+@njit(cache=True)
+def forward_backward(
+    x, y, sample_weight, params, grads, units, activation, loss, alpha, acts, deltas
+):
+    """Loss of one batch and the gradient of it with respect to ``params``.
+
+    The loss is scikit-learn's: the weighted mean loss plus
+    ``0.5 * alpha * ||W||^2 / sum(sample_weight)``; ``grads`` receives its
+    gradient in the layout of ``params``.
+    """
+    n = y.shape[0]
+    last = units.shape[0] - 2
+    weight_sum = 0.0
+    for i in range(n):
+        weight_sum += sample_weight[i]
+
+    # forward: z = a_prev @ W, then bias and activation in place
+    offsets = np.zeros(last + 2, dtype=np.int64)
+    for layer in range(last + 1):
+        offsets[layer + 1] = offsets[layer] + n * units[layer + 1]
+    out = matrix_view(acts, 0, n, units[1])
+    input_forward(x, coef_view(params, units, 0), out)
+    if last == 0:
+        output_forward(loss, out, intercept_view(params, units, 0))
+    else:
+        activation_forward(activation, out, intercept_view(params, units, 0))
+    for layer in range(1, last + 1):
+        a_prev = matrix_view(acts, offsets[layer - 1], n, units[layer])
+        out = matrix_view(acts, offsets[layer], n, units[layer + 1])
+        dense_forward(a_prev, coef_view(params, units, layer), out)
+        if layer == last:
+            output_forward(loss, out, intercept_view(params, units, layer))
+        else:
+            activation_forward(activation, out, intercept_view(params, units, layer))
+
+    value = output_loss_sum(loss, out, y, sample_weight) / weight_sum
+    value += 0.5 * alpha * squared_coef_norm(params, units) / weight_sum
+
+    # backward: the layers' vector-Jacobian products in reverse order
+    delta = matrix_view(deltas, offsets[last], n, units[last + 1])
+    output_delta(out, y, sample_weight, delta)
+    for layer in range(last, 0, -1):
+        a_prev = matrix_view(acts, offsets[layer - 1], n, units[layer])
+        coef = coef_view(params, units, layer)
+        dense_backward_params(
+            a_prev,
+            delta,
+            coef,
+            alpha,
+            weight_sum,
+            coef_view(grads, units, layer),
+            intercept_view(grads, units, layer),
+        )
+        delta_prev = matrix_view(deltas, offsets[layer - 1], n, units[layer])
+        dense_backward_input(delta, coef, delta_prev)
+        activation_backward(activation, a_prev, delta_prev)
+        delta = delta_prev
+    input_backward_params(
+        x,
+        delta,
+        coef_view(params, units, 0),
+        alpha,
+        weight_sum,
+        coef_view(grads, units, 0),
+        intercept_view(grads, units, 0),
+    )
+    return value
+
+
+@njit(cache=True)
+def train_epoch(
+    X,
+    Y,
+    sample_weight,
+    rows,
+    shuffled,
+    batch_size,
+    params,
+    grads,
+    units,
+    activation,
+    loss,
+    alpha,
+    solver,
+    learning_rate,
+    momentum,
+    nesterov,
+    beta_1,
+    beta_2,
+    epsilon,
+    state_1,
+    state_2,
+    step,
+    work,
+):
+    """One epoch of mini-batch training; returns (sum of batch losses x rows, step).
+
+    ``rows`` is the epoch's sample order (used when ``shuffled``); ``state_1``
+    and ``state_2`` are the optimizer's state (SGD: velocity and unused; Adam:
+    first and second moments); ``step`` counts Adam updates so far. ``work``
+    is ``(x_buffer, y_buffer, weight_buffer, acts, deltas)`` from
+    ``allocate_work``.
+    """
+    x_buffer, y_buffer, weight_buffer, acts, deltas = work
+    n_samples = rows.shape[0]
+    total = 0.0
+    for start in range(0, n_samples, batch_size):
+        stop = min(start + batch_size, n_samples)
+        x = take_batch(X, rows, start, stop, shuffled, x_buffer)
+        y = take_rows(Y, rows, start, stop, shuffled, y_buffer)
+        if shuffled:
+            w = weight_buffer[: stop - start]
+            for r in range(stop - start):
+                w[r] = sample_weight[rows[start + r]]
+        else:
+            w = sample_weight[start:stop]
+        batch_loss = forward_backward(
+            x, y, w, params, grads, units, activation, loss, alpha, acts, deltas
+        )
+        total += batch_loss * (stop - start)
+        if solver == ADAM:
+            step += 1
+            rate = adam_learning_rate(learning_rate, beta_1, beta_2, step)
+            adam_update(params, grads, state_1, state_2, rate, beta_1, beta_2, epsilon)
+        else:
+            sgd_update(params, grads, state_1, learning_rate, momentum, nesterov)
+    return total, step
+
+
+@njit(cache=True)
+def loss_and_gradient(X, Y, sample_weight, rows, params, grads, units, activation,
+                      loss, alpha, work):
+    """Full-batch loss and gradient (for L-BFGS); ``grads`` is filled in place."""
+    x_buffer, y_buffer, weight_buffer, acts, deltas = work
+    x = take_batch(X, rows, 0, rows.shape[0], False, x_buffer)
+    return forward_backward(
+        x, Y, sample_weight, params, grads, units, activation, loss, alpha, acts,
+        deltas,
+    )
+
+
+@njit(cache=True)
+def predict(X, params, units, activation, loss, chunk_rows, out):
+    """Forward pass only, in chunks of ``chunk_rows`` rows; writes ``out``.
+
+    Only two work buffers of ``chunk_rows x max(hidden units)`` are kept.
+    """
+    n_samples = out.shape[0]
+    last = units.shape[0] - 2
+    width = 1
+    for layer in range(1, last + 1):
+        width = max(width, units[layer])
+    size = min(chunk_rows, n_samples) * width
+    buffer_a = np.empty(size, dtype=out.dtype)
+    buffer_b = np.empty(size, dtype=out.dtype)
+    rows = np.arange(n_samples)
+    for start in range(0, n_samples, chunk_rows):
+        stop = min(start + chunk_rows, n_samples)
+        n = stop - start
+        x = take_batch(X, rows, start, stop, False, buffer_a)
+        target = out[start:stop] if last == 0 else matrix_view(buffer_a, 0, n, units[1])
+        input_forward(x, coef_view(params, units, 0), target)
+        if last == 0:
+            output_forward(loss, target, intercept_view(params, units, 0))
+            continue
+        activation_forward(activation, target, intercept_view(params, units, 0))
+        current, spare = buffer_a, buffer_b
+        for layer in range(1, last + 1):
+            a_prev = matrix_view(current, 0, n, units[layer])
+            if layer == last:
+                target = out[start:stop]
+            else:
+                target = matrix_view(spare, 0, n, units[layer + 1])
+            dense_forward(a_prev, coef_view(params, units, layer), target)
+            bias = intercept_view(params, units, layer)
+            if layer == last:
+                output_forward(loss, target, bias)
+            else:
+                activation_forward(activation, target, bias)
+            current, spare = spare, current
