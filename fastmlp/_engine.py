@@ -7,11 +7,22 @@ compiled code.
 
 Thread policy
 -------------
-Threads come from one pool at a time. Matrix products go to BLAS, which
-threads them; the compiled loops that chain them run on the calling thread, so
-numba's thread pool never spins beside BLAS's once per mini-batch (on a 2-core
-machine that fight made a training loop 20x slower). Use ``threadpoolctl`` or
-``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` to choose the number of threads.
+Threads come from BLAS alone. Matrix products go to BLAS, which threads them
+(set the count with ``threadpoolctl.threadpool_limits`` or
+``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``); every compiled kernel runs on
+the calling thread and none uses ``prange``, so numba never starts its thread
+pool. Measured reasons, each a promise a thread pool of numba's would break:
+
+- numba's OpenMP layer spinning beside OpenBLAS's threads once per mini-batch
+  made a training loop 20x slower on a 2-core machine;
+- after numba's OpenMP layer (GNU OpenMP) has run, a process started with
+  ``fork`` is terminated ("fork() called from a process already using GNU
+  OpenMP, this is unsafe"), which breaks joblib and multiprocessing users;
+- the ``workqueue`` layer aborts when two Python threads enter parallel code
+  at once, and the ``tbb`` layer cannot load from PyPI's tbb wheel.
+
+The elementwise work that threads could share (bias, activation, loss and
+optimizer update) is fused into single passes over each buffer instead.
 """
 
 import numpy as np
@@ -25,8 +36,12 @@ from fastmlp.kernels.optimizers import ADAM, SOLVER_CODES
 PREDICT_CHUNK_ROWS = 4096
 
 HIDDEN_ACTIVATION_NAMES = tuple(HIDDEN_ACTIVATIONS)
-OUTPUT_ACTIVATION_OF_LOSS = {name: spec.activation for name, spec in OUTPUT_LOSSES.items()}
-LOSS_OF_OUTPUT_ACTIVATION = {act: name for name, act in OUTPUT_ACTIVATION_OF_LOSS.items()}
+OUTPUT_ACTIVATION_OF_LOSS = {
+    name: spec.activation for name, spec in OUTPUT_LOSSES.items()
+}
+LOSS_OF_OUTPUT_ACTIVATION = {
+    act: name for name, act in OUTPUT_ACTIVATION_OF_LOSS.items()
+}
 
 
 def _network():
@@ -114,8 +129,13 @@ class Network:
         out = np.empty((X.shape[0], int(self.units[-1])), dtype=self.dtype)
         X = as_engine_input(X)
         _network().predict(
-            X, params, self.units, self.activation_code, self.loss_code,
-            PREDICT_CHUNK_ROWS, out,
+            X,
+            params,
+            self.units,
+            self.activation_code,
+            self.loss_code,
+            PREDICT_CHUNK_ROWS,
+            out,
         )
         return out
 
@@ -142,8 +162,17 @@ class FullBatchObjective:
         net = self.network
         self.params[:] = packed
         value = _network().loss_and_gradient(
-            self.X, self.Y, self.sample_weight, self.rows, self.params, self.grads,
-            net.units, net.activation_code, net.loss_code, self.alpha, self.work,
+            self.X,
+            self.Y,
+            self.sample_weight,
+            self.rows,
+            self.params,
+            self.grads,
+            net.units,
+            net.activation_code,
+            net.loss_code,
+            self.alpha,
+            self.work,
         )
         return value, self.grads.astype(np.float64)
 
@@ -163,8 +192,9 @@ class StochasticTrainer:
     alpha : float
     """
 
-    def __init__(self, network, X, Y, sample_weight, params, optimizer,
-                 batch_size, alpha):
+    def __init__(
+        self, network, X, Y, sample_weight, params, optimizer, batch_size, alpha
+    ):
         self.network = network
         self.X = as_engine_input(X)
         self.Y = np.ascontiguousarray(Y, dtype=network.dtype)
@@ -193,11 +223,29 @@ class StochasticTrainer:
             else np.arange(n_samples, dtype=np.int64)
         )
         total, opt.step = _network().train_epoch(
-            self.X, self.Y, self.sample_weight, rows, shuffled, self.batch_size,
-            self.params, self.grads, net.units, net.activation_code, net.loss_code,
-            self.alpha, opt.solver_code, opt.learning_rate, opt.momentum,
-            opt.nesterov, opt.beta_1, opt.beta_2, opt.epsilon, opt.state_1,
-            opt.state_2, opt.step, self.work,
+            self.X,
+            self.Y,
+            self.sample_weight,
+            rows,
+            shuffled,
+            self.batch_size,
+            self.params,
+            self.grads,
+            net.units,
+            net.activation_code,
+            net.loss_code,
+            self.alpha,
+            opt.solver_code,
+            opt.learning_rate,
+            opt.momentum,
+            opt.nesterov,
+            opt.beta_1,
+            opt.beta_2,
+            opt.epsilon,
+            opt.state_1,
+            opt.state_2,
+            opt.step,
+            self.work,
         )
         return total / n_samples
 
@@ -210,9 +258,21 @@ class OptimizerState:
     the compiled epoch.
     """
 
-    def __init__(self, solver, n_params, dtype, *, learning_rate_init,
-                 lr_schedule="constant", momentum=0.9, nesterov=True, power_t=0.5,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    def __init__(
+        self,
+        solver,
+        n_params,
+        dtype,
+        *,
+        learning_rate_init,
+        lr_schedule="constant",
+        momentum=0.9,
+        nesterov=True,
+        power_t=0.5,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+    ):
         self.solver_code = SOLVER_CODES[solver]
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
@@ -225,7 +285,9 @@ class OptimizerState:
         self.epsilon = float(epsilon)
         self.step = 0
         self.state_1 = np.zeros(n_params, dtype=dtype)
-        self.state_2 = np.zeros(n_params if self.solver_code == ADAM else 0, dtype=dtype)
+        self.state_2 = np.zeros(
+            n_params if self.solver_code == ADAM else 0, dtype=dtype
+        )
 
     def iteration_ends(self, time_step):
         """Update the learning rate at the end of an epoch (invscaling)."""

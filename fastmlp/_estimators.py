@@ -49,11 +49,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     """
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "activation": [StrOptions(set(_engine.HIDDEN_ACTIVATION_NAMES))],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -191,9 +197,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _init_coef(self, fan_in, fan_out, dtype):
         # Glorot-uniform, drawn in scikit-learn's order: weights, then biases
         init_bound = np.sqrt(_engine.init_factor(self.activation) / (fan_in + fan_out))
-        coef_init = self._random_state.uniform(-init_bound, init_bound, (fan_in, fan_out))
+        coef_init = self._random_state.uniform(
+            -init_bound, init_bound, (fan_in, fan_out)
+        )
         intercept_init = self._random_state.uniform(-init_bound, init_bound, fan_out)
-        return coef_init.astype(dtype, copy=False), intercept_init.astype(dtype, copy=False)
+        return coef_init.astype(dtype, copy=False), intercept_init.astype(
+            dtype, copy=False
+        )
 
     @contextmanager
     def _unchanged_on_failure(self):
@@ -324,7 +334,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             if self.batch_size > n_samples:
                 warnings.warn(
                     "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped"
+                    "sample size. It is going to be clipped",
+                    stacklevel=4,
                 )
             batch_size = np.clip(self.batch_size, 1, n_samples)
 
@@ -333,8 +344,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         )
         params = network.pack(self.coefs_, self.intercepts_)
         trainer = _engine.StochasticTrainer(
-            network, X_train, y_train, sample_weight_train, params, self._optimizer,
-            batch_size, self.alpha,
+            network,
+            X_train,
+            y_train,
+            sample_weight_train,
+            params,
+            self._optimizer,
+            batch_size,
+            self.alpha,
         )
         try:
             self.n_iter_ = 0
@@ -380,9 +397,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                         "reached and the optimization hasn't converged yet."
                         % self.max_iter,
                         ConvergenceWarning,
+                        stacklevel=4,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            warnings.warn("Training interrupted by user.", stacklevel=4)
             self.coefs_, self.intercepts_ = network.unpack(params)
 
         if early_stopping:

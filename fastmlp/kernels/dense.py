@@ -112,7 +112,15 @@ def _input_backward_params(x, delta, coef, alpha, scale, coef_grad, intercept_gr
 
     def csr_impl(x, delta, coef, alpha, scale, coef_grad, intercept_grad):
         csr_backward_params(
-            x[0], x[1], x[2], x[3], delta, coef, alpha, scale, coef_grad,
+            x[0],
+            x[1],
+            x[2],
+            x[3],
+            delta,
+            coef,
+            alpha,
+            scale,
+            coef_grad,
             intercept_grad,
         )
 

@@ -236,13 +236,23 @@ def train_epoch(
 
 
 @njit(cache=True)
-def loss_and_gradient(X, Y, sample_weight, rows, params, grads, units, activation,
-                      loss, alpha, work):
+def loss_and_gradient(
+    X, Y, sample_weight, rows, params, grads, units, activation, loss, alpha, work
+):
     """Full-batch loss and gradient (for L-BFGS); ``grads`` is filled in place."""
     x_buffer, y_buffer, weight_buffer, acts, deltas = work
     x = take_batch(X, rows, 0, rows.shape[0], False, x_buffer)
     return forward_backward(
-        x, Y, sample_weight, params, grads, units, activation, loss, alpha, acts,
+        x,
+        Y,
+        sample_weight,
+        params,
+        grads,
+        units,
+        activation,
+        loss,
+        alpha,
+        acts,
         deltas,
     )
 

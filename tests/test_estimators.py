@@ -1,0 +1,270 @@
+"""Estimator behaviour beyond the parity runs: errors, dtypes, state, threads."""
+
+import pickle
+import re
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn import neural_network
+from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import fastmlp
+
+X_CLF, Y_CLF = make_classification(
+    n_samples=120, n_features=5, n_informative=3, n_classes=3, random_state=0
+)
+X_REG, Y_REG = make_regression(n_samples=120, n_features=5, random_state=0)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _same_message(a, b):
+    """Messages equal up to the order of items in a printed set."""
+
+    def normalise(message):
+        return re.sub(
+            r"\{([^{}]*)\}",
+            lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}",
+            str(message),
+        )
+
+    return normalise(a) == normalise(b)
+
+
+def _pair(name, **params):
+    params.setdefault("max_iter", 5)
+    params.setdefault("random_state", 0)
+    return getattr(neural_network, name)(**params), getattr(fastmlp, name)(**params)
+
+
+def _with_nan(X):
+    X = X.copy()
+    X[3, 1] = np.nan
+    return X
+
+
+def _with_inf(X):
+    X = X.copy()
+    X[0, 0] = np.inf
+    return X
+
+
+BAD_FITS = {
+    "nan in X": lambda: (_with_nan(X_CLF), Y_CLF),
+    "inf in X": lambda: (_with_inf(X_CLF), Y_CLF),
+    "empty X": lambda: (np.empty((0, 5)), np.empty(0)),
+    "y wrong length": lambda: (X_CLF, Y_CLF[:-1]),
+    "3-D X": lambda: (X_CLF.reshape(12, 10, 5), Y_CLF[:12]),
+    "string X": lambda: (np.full((4, 2), "a"), np.array([0, 1, 0, 1])),
+    "complex X": lambda: (X_CLF + 1j, Y_CLF),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FITS)
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_bad_input_raises_like_sklearn(name, case):
+    X, y = BAD_FITS[case]()
+    reference, model = _pair(name)
+    with pytest.raises(Exception) as expected:
+        reference.fit(X, y)
+    with pytest.raises(type(expected.value)) as raised:
+        model.fit(X, y)
+    assert _same_message(raised.value, expected.value)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"hidden_layer_sizes": (0,)},
+        {"hidden_layer_sizes": (-3, 2)},
+        {"hidden_layer_sizes": 2.5},
+        {"alpha": -1.0},
+        {"learning_rate_init": 0.0},
+        {"max_iter": 0},
+        {"momentum": 1.5},
+        {"beta_1": 1.0},
+        {"validation_fraction": 1.0},
+        {"n_iter_no_change": 0},
+        {"activation": "softmax"},
+        {"solver": "newton"},
+        {"batch_size": 0},
+    ],
+)
+def test_invalid_parameters_raise_like_sklearn(params):
+    reference, model = _pair("MLPClassifier", **params)
+    with pytest.raises(Exception) as expected:
+        reference.fit(X_CLF, Y_CLF)
+    with pytest.raises(type(expected.value)) as raised:
+        model.fit(X_CLF, Y_CLF)
+    assert _same_message(raised.value, expected.value)
+
+
+def test_wrong_number_of_features_at_predict():
+    model = fastmlp.MLPClassifier(max_iter=5, random_state=0).fit(X_CLF, Y_CLF)
+    with pytest.raises(ValueError, match="X has 4 features"):
+        model.predict(X_CLF[:, :4])
+
+
+def test_partial_fit_rejects_unseen_labels_and_keeps_model():
+    model = fastmlp.MLPClassifier(random_state=0)
+    model.partial_fit(X_CLF, Y_CLF, classes=[0, 1, 2])
+    coefs = [c.copy() for c in model.coefs_]
+    with pytest.raises(ValueError, match="classes not in"):
+        model.partial_fit(X_CLF[:4], np.array([0, 1, 2, 7]))
+    for before, after in zip(coefs, model.coefs_):
+        np.testing.assert_array_equal(before, after)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        fastmlp.MLPClassifier().partial_fit(X_CLF, Y_CLF)
+
+
+def test_partial_fit_not_available_for_lbfgs():
+    for name in ("MLPClassifier", "MLPRegressor"):
+        model = getattr(fastmlp, name)(solver="lbfgs")
+        assert not hasattr(model, "partial_fit")
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_diverging_fit_raises_non_finite_error_and_keeps_model(name):
+    X, y = (X_CLF, Y_CLF) if name == "MLPClassifier" else (X_REG, Y_REG)
+    reference, model = _pair(name, solver="sgd", warm_start=True)
+    huge = X * 1e200
+    with pytest.raises(ValueError, match="non-finite parameter weights"):
+        reference.fit(huge, y)
+    model.fit(X, y)
+    coefs = [c.copy() for c in model.coefs_]
+    curve = list(model.loss_curve_)
+    with pytest.raises(ValueError, match="non-finite parameter weights"):
+        model.fit(huge, y)
+    assert model.loss_curve_ == curve
+    for before, after in zip(coefs, model.coefs_):
+        np.testing.assert_array_equal(before, after)
+    assert np.isfinite(model.predict(X)).all() if name == "MLPRegressor" else True
+
+
+def test_failed_warm_start_with_nan_keeps_model():
+    model = fastmlp.MLPRegressor(max_iter=5, random_state=0, warm_start=True)
+    model.fit(X_REG, Y_REG)
+    expected = model.predict(X_REG)
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(_with_nan(X_REG), Y_REG)
+    np.testing.assert_array_equal(model.predict(X_REG), expected)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_float32_stays_float32(solver, sparse):
+    X = X_CLF.astype(np.float32)
+    X = sp.csr_matrix(X) if sparse else X
+    model = fastmlp.MLPClassifier(solver=solver, max_iter=5, random_state=0)
+    model.fit(X, Y_CLF)
+    assert all(c.dtype == np.float32 for c in model.coefs_ + model.intercepts_)
+    assert model.predict_proba(X).dtype == np.float32
+    reg = fastmlp.MLPRegressor(solver=solver, max_iter=5, random_state=0)
+    reg.fit(X, Y_REG.astype(np.float32))
+    assert reg.predict(X).dtype == np.float32
+
+
+def test_no_hidden_layer_is_logistic_regression_like_sklearn():
+    reference, model = _pair("MLPClassifier", hidden_layer_sizes=(), solver="lbfgs")
+    reference.fit(X_CLF, Y_CLF)
+    model.fit(X_CLF, Y_CLF)
+    np.testing.assert_allclose(model.loss_, reference.loss_, rtol=1e-6)
+    np.testing.assert_array_equal(model.predict(X_CLF), reference.predict(X_CLF))
+
+
+def test_pickle_round_trip_predicts_identically():
+    model = fastmlp.MLPClassifier(max_iter=5, random_state=0).fit(X_CLF, Y_CLF)
+    loaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X_CLF), model.predict_proba(X_CLF)
+    )
+
+
+def test_pipeline_in_grid_search():
+    pipe = make_pipeline(StandardScaler(), fastmlp.MLPClassifier(random_state=0))
+    search = GridSearchCV(
+        pipe,
+        {"mlpclassifier__alpha": [1e-4, 1e-2], "mlpclassifier__max_iter": [5]},
+        cv=3,
+    )
+    search.fit(X_CLF, Y_CLF)
+    assert 0.0 <= search.best_score_ <= 1.0
+    assert search.predict(X_CLF).shape == Y_CLF.shape
+
+
+def test_predict_in_chunks_equals_one_pass(monkeypatch):
+    model = fastmlp.MLPClassifier(hidden_layer_sizes=(6, 4), max_iter=5, random_state=0)
+    model.fit(X_CLF, Y_CLF)
+    whole = model.predict_proba(X_CLF)
+    monkeypatch.setattr(fastmlp._engine, "PREDICT_CHUNK_ROWS", 7)
+    np.testing.assert_array_equal(model.predict_proba(X_CLF), whole)
+
+
+def _run_python(code):
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_import_compiles_nothing():
+    out = _run_python(
+        """
+        import sys
+        import fastmlp
+        from numba.core.registry import CPUDispatcher
+        compiled = [
+            name
+            for module_name, module in list(sys.modules.items())
+            if module_name.startswith("fastmlp")
+            for name, obj in vars(module).items()
+            if isinstance(obj, CPUDispatcher) and obj.signatures
+        ]
+        print(compiled)
+        print("fastmlp.kernels.network" in sys.modules)
+        """
+    )
+    assert out.split() == ["[]", "False"]
+
+
+def test_thread_policy_numba_pool_idle_and_fork_safe():
+    """Training and predicting never start numba's thread pool, so a forked
+    child can train after its parent did (GNU OpenMP would kill it)."""
+    _run_python(
+        """
+        import os
+        import numpy as np
+        from numba.np.ufunc import parallel
+        from sklearn.datasets import make_classification
+        from fastmlp import MLPClassifier
+        X, y = make_classification(n_samples=300, random_state=0)
+        for solver in ("adam", "sgd", "lbfgs"):
+            MLPClassifier(solver=solver, max_iter=3, early_stopping=solver != "lbfgs",
+                          random_state=0).fit(X, y).predict_proba(X)
+        assert not parallel._is_initialized, "numba thread pool was started"
+        pid = os.fork()
+        if pid == 0:
+            score = MLPClassifier(max_iter=3, random_state=0).fit(X, y).score(X, y)
+            os._exit(0 if score > 0.5 else 3)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        """
+    )
