@@ -1,1 +1,34 @@
 """Numba kernels: pure array math, one module per layer family."""
+
+import hashlib
+from pathlib import Path
+
+
+def _drop_stale_caches():
+    """Delete this package's cached machine code when any kernel source changed.
+
+    numba invalidates a cached function only when the file defining it
+    changes, but the epoch loop in ``network.py`` compiles in kernels from the
+    sibling modules; without this, editing ``activations.py`` would leave the
+    loop running the old code. Costs one hash of a few small files per import.
+    """
+    here = Path(__file__).parent
+    sources = b"".join(path.read_bytes() for path in sorted(here.glob("*.py")))
+    digest = hashlib.sha256(sources).hexdigest()
+    cache = here / "__pycache__"
+    stamp = cache / "kernel_sources.sha256"
+    try:
+        if stamp.read_text() == digest:
+            return
+    except OSError:
+        pass
+    try:
+        for cached in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
+            cached.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:
+        pass  # a read-only install: numba then caches elsewhere or not at all
+
+
+_drop_stale_caches()
