@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.fixes import parse_version, sp_version
 from sklearn.utils.metaestimators import available_if
@@ -357,7 +357,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
-                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                    sample_idx = _shuffled(sample_idx, self._random_state)
                 self.loss_ = trainer.run_epoch(sample_idx if self.shuffle else None)
                 self.coefs_, self.intercepts_ = network.unpack(params)
                 self.n_iter_ += 1
@@ -473,6 +473,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _shuffled(sample_idx, random_state):
+    """``sklearn.utils.shuffle(sample_idx, random_state=random_state)``: the
+    same draws from the same generator, without its validation overhead."""
+    permutation = np.arange(sample_idx.shape[0])
+    random_state.shuffle(permutation)
+    return sample_idx[permutation]
 
 
 def _lbfgs_iterations(result, max_iter):

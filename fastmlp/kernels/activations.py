@@ -17,24 +17,23 @@ tests all read that registry.
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
-from fastmlp.kernels._switch import make_switch
+from fastmlp.kernels._compile import kernel, make_switch
 
 
-@njit(cache=True)
+@kernel
 def identity_forward(z, bias):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             z[i, j] = z[i, j] + bias[j]
 
 
-@njit(cache=True)
+@kernel
 def identity_backward(a, delta):
     pass
 
 
-@njit(cache=True)
+@kernel
 def logistic_forward(z, bias):
     one = z.dtype.type(1.0)
     for i in range(z.shape[0]):
@@ -42,7 +41,7 @@ def logistic_forward(z, bias):
             z[i, j] = one / (one + np.exp(-(z[i, j] + bias[j])))
 
 
-@njit(cache=True)
+@kernel
 def logistic_backward(a, delta):
     one = a.dtype.type(1.0)
     for i in range(a.shape[0]):
@@ -50,14 +49,14 @@ def logistic_backward(a, delta):
             delta[i, j] = delta[i, j] * a[i, j] * (one - a[i, j])
 
 
-@njit(cache=True)
+@kernel
 def tanh_forward(z, bias):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             z[i, j] = np.tanh(z[i, j] + bias[j])
 
 
-@njit(cache=True)
+@kernel
 def tanh_backward(a, delta):
     one = a.dtype.type(1.0)
     for i in range(a.shape[0]):
@@ -65,7 +64,7 @@ def tanh_backward(a, delta):
             delta[i, j] = delta[i, j] * (one - a[i, j] * a[i, j])
 
 
-@njit(cache=True)
+@kernel
 def relu_forward(z, bias):
     zero = z.dtype.type(0.0)
     for i in range(z.shape[0]):
@@ -74,13 +73,12 @@ def relu_forward(z, bias):
             z[i, j] = value if value > zero else zero
 
 
-@njit(cache=True)
+@kernel
 def relu_backward(a, delta):
     zero = a.dtype.type(0.0)
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
-            if a[i, j] == zero:
-                delta[i, j] = zero
+            delta[i, j] = delta[i, j] if a[i, j] != zero else zero
 
 
 class Activation(NamedTuple):

@@ -18,16 +18,18 @@ or such a tuple and pick the matching kernel when the caller is compiled.
 """
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.extending import overload
 
+from fastmlp.kernels._compile import kernel
 
-@njit(cache=True)
+
+@kernel
 def dense_forward(x, coef, out):
     np.dot(x, coef, out)
 
 
-@njit(cache=True)
+@kernel
 def _add_penalty_and_scale(delta, coef, alpha, scale, coef_grad, intercept_grad):
     for i in range(coef_grad.shape[0]):
         for j in range(coef_grad.shape[1]):
@@ -40,18 +42,18 @@ def _add_penalty_and_scale(delta, coef, alpha, scale, coef_grad, intercept_grad)
         intercept_grad[j] = intercept_grad[j] / scale
 
 
-@njit(cache=True)
+@kernel
 def dense_backward_params(x, delta, coef, alpha, scale, coef_grad, intercept_grad):
     np.dot(x.T, delta, coef_grad)
     _add_penalty_and_scale(delta, coef, alpha, scale, coef_grad, intercept_grad)
 
 
-@njit(cache=True)
+@kernel
 def dense_backward_input(delta, coef, out):
     np.dot(delta, coef.T, out)
 
 
-@njit(cache=True)
+@kernel
 def csr_forward(data, indices, indptr, rows, coef, out):
     out[:] = 0.0
     for r in range(rows.shape[0]):
@@ -63,7 +65,7 @@ def csr_forward(data, indices, indptr, rows, coef, out):
                 out[r, j] += value * coef[col, j]
 
 
-@njit(cache=True)
+@kernel
 def csr_coef_product(data, indices, indptr, rows, delta, coef_grad):
     """``coef_grad = X[rows].T @ delta`` for CSR ``X``, without the penalty."""
     coef_grad[:] = 0.0
@@ -76,7 +78,7 @@ def csr_coef_product(data, indices, indptr, rows, delta, coef_grad):
                 coef_grad[col, j] += value * delta[r, j]
 
 
-@njit(cache=True)
+@kernel
 def csr_backward_params(
     data, indices, indptr, rows, delta, coef, alpha, scale, coef_grad, intercept_grad
 ):

@@ -17,13 +17,12 @@ clipping of probabilities to ``[eps, 1 - eps]`` of the dtype.
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
-from fastmlp.kernels._switch import make_switch
+from fastmlp.kernels._compile import kernel, make_switch
 from fastmlp.kernels.activations import identity_forward, logistic_forward
 
 
-@njit(cache=True)
+@kernel
 def softmax_forward(z, bias):
     for i in range(z.shape[0]):
         row_max = z[i, 0] + bias[0]
@@ -39,14 +38,14 @@ def softmax_forward(z, bias):
             z[i, j] = z[i, j] / total
 
 
-@njit(cache=True)
+@kernel
 def exp_forward(z, bias):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             z[i, j] = np.exp(z[i, j] + bias[j])
 
 
-@njit(cache=True)
+@kernel
 def squared_error_sum(p, y, sample_weight):
     # scikit-learn: 0.5 * mean over outputs of the weighted mean of (y - p)**2
     total = 0.0
@@ -59,7 +58,7 @@ def squared_error_sum(p, y, sample_weight):
     return 0.5 * total / p.shape[1]
 
 
-@njit(cache=True)
+@kernel
 def _clip_probability(value, eps):
     if value < eps:
         return eps
@@ -68,7 +67,7 @@ def _clip_probability(value, eps):
     return value
 
 
-@njit(cache=True)
+@kernel
 def log_loss_sum(p, y, sample_weight):
     eps = float(np.finfo(p.dtype).eps)
     total = 0.0
@@ -81,7 +80,7 @@ def log_loss_sum(p, y, sample_weight):
     return total
 
 
-@njit(cache=True)
+@kernel
 def binary_log_loss_sum(p, y, sample_weight):
     eps = float(np.finfo(p.dtype).eps)
     total = 0.0
@@ -98,7 +97,7 @@ def binary_log_loss_sum(p, y, sample_weight):
     return total
 
 
-@njit(cache=True)
+@kernel
 def poisson_sum(p, y, sample_weight):
     # half Poisson deviance, with scikit-learn's constant term xlogy(y, y) - y
     total = 0.0
@@ -114,7 +113,7 @@ def poisson_sum(p, y, sample_weight):
     return total
 
 
-@njit(cache=True)
+@kernel
 def output_delta(p, y, sample_weight, delta):
     """Backward kernel shared by every canonical pair: delta = w * (p - y)."""
     for i in range(p.shape[0]):

@@ -19,9 +19,10 @@ one epoch, optimizer steps included, without returning to Python.
 """
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.extending import overload
 
+from fastmlp.kernels._compile import kernel
 from fastmlp.kernels.activations import activation_backward, activation_forward
 from fastmlp.kernels.dense import (
     dense_backward_input,
@@ -39,12 +40,12 @@ from fastmlp.kernels.optimizers import (
 )
 
 
-@njit(cache=True)
+@kernel
 def matrix_view(buffer, offset, n_rows, n_cols):
     return buffer[offset : offset + n_rows * n_cols].reshape((n_rows, n_cols))
 
 
-@njit(cache=True)
+@kernel
 def coef_view(params, units, layer):
     offset = 0
     for i in range(layer):
@@ -52,7 +53,7 @@ def coef_view(params, units, layer):
     return matrix_view(params, offset, units[layer], units[layer + 1])
 
 
-@njit(cache=True)
+@kernel
 def intercept_view(params, units, layer):
     offset = 0
     for i in range(units.shape[0] - 1):
@@ -62,7 +63,7 @@ def intercept_view(params, units, layer):
     return params[offset : offset + units[layer + 1]]
 
 
-@njit(cache=True)
+@kernel
 def squared_coef_norm(params, units):
     total = 0.0
     for layer in range(units.shape[0] - 1):
@@ -95,7 +96,7 @@ def _take_batch(X, rows, start, stop, shuffled, buffer):
     return csr_impl
 
 
-@njit(cache=True)
+@kernel
 def take_rows(values, rows, start, stop, shuffled, buffer):
     """``values[rows[start:stop]]`` for a 2-D ``values``, gathered into ``buffer``."""
     if not shuffled:
@@ -106,7 +107,7 @@ def take_rows(values, rows, start, stop, shuffled, buffer):
     return batch
 
 
-@njit(cache=True)
+@kernel
 def forward_backward(
     x, y, sample_weight, params, grads, units, activation, loss, alpha, acts, deltas
 ):
@@ -175,7 +176,7 @@ def forward_backward(
     return value
 
 
-@njit(cache=True)
+@kernel
 def train_epoch(
     X,
     Y,
@@ -235,7 +236,7 @@ def train_epoch(
     return total, step
 
 
-@njit(cache=True)
+@kernel
 def loss_and_gradient(
     X, Y, sample_weight, rows, params, grads, units, activation, loss, alpha, work
 ):
@@ -257,7 +258,7 @@ def loss_and_gradient(
     )
 
 
-@njit(cache=True)
+@kernel
 def predict(X, params, units, activation, loss, chunk_rows, out):
     """Forward pass only, in chunks of ``chunk_rows`` rows; writes ``out``.
 

@@ -7,14 +7,15 @@ operation for operation, so that float64 training reproduces scikit-learn's.
 """
 
 import numpy as np
-from numba import njit
+
+from fastmlp.kernels._compile import kernel
 
 SGD = 0
 ADAM = 1
 SOLVER_CODES = {"sgd": SGD, "adam": ADAM}
 
 
-@njit(cache=True)
+@kernel
 def sgd_update(params, grads, velocity, learning_rate, momentum, nesterov):
     """SGD with (Nesterov) momentum: ``v = m * v - lr * g``; ``p += update``."""
     for i in range(params.shape[0]):
@@ -26,7 +27,7 @@ def sgd_update(params, grads, velocity, learning_rate, momentum, nesterov):
             params[i] += v
 
 
-@njit(cache=True)
+@kernel
 def adam_learning_rate(learning_rate_init, beta_1, beta_2, step):
     """Adam's bias-corrected step size at update number ``step`` (from 1)."""
     return (
@@ -36,7 +37,7 @@ def adam_learning_rate(learning_rate_init, beta_1, beta_2, step):
     )
 
 
-@njit(cache=True)
+@kernel
 def adam_update(params, grads, first, second, learning_rate, beta_1, beta_2, eps):
     """One Adam step with the bias-corrected ``learning_rate``."""
     for i in range(params.shape[0]):

@@ -1,4 +1,10 @@
-"""Dispatch by integer code to one kernel of a registry, inside compiled code.
+"""How kernels are compiled, and dispatch by integer code inside compiled code.
+
+``kernel`` is the decorator of every kernel: ``cache=True`` (machine code is
+cached on disk next to the sources) and numpy's error model (a division by zero
+gives inf or nan instead of a Python exception check per division, which keeps
+loops vectorizable; non-finite results are caught once per fit, as scikit-learn
+does).
 
 A compiled loop cannot call Python callables, so each registry (activations,
 losses) is turned into a jitted ``switch(code, *args)`` that calls
@@ -10,6 +16,8 @@ defeat numba's cache).
 """
 
 from numba import njit
+
+kernel = njit(cache=True, error_model="numpy")
 
 
 def make_switch(kernels, first_code=0):
@@ -26,21 +34,21 @@ def make_switch(kernels, first_code=0):
     -------
     switch : numba dispatcher
     """
-    kernel = kernels[0]
+    first = kernels[0]
     if len(kernels) == 1:
 
-        @njit
+        @njit(error_model="numpy")
         def switch(code, *args):
-            return kernel(*args)
+            return first(*args)
 
         return switch
 
     rest = make_switch(kernels[1:], first_code + 1)
 
-    @njit
+    @njit(error_model="numpy")
     def switch(code, *args):
         if code == first_code:
-            return kernel(*args)
+            return first(*args)
         return rest(code, *args)
 
     return switch
