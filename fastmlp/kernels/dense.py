@@ -6,14 +6,17 @@ The bias is added by the activation kernel that follows (the epilogue, see
 The backward kernel is the vector-Jacobian product of the layer: given
 ``delta = dL/dz`` for a batch it returns
 
-- ``dL/dW = (x.T @ delta + alpha * W) / scale`` and ``dL/db = sum(delta) / scale``
-  (``dense_backward_params``; ``alpha * W`` is the L2 penalty's gradient and
-  ``scale`` the batch's total sample weight, as in scikit-learn), and
+- ``dL/dW = x.T @ delta`` and ``dL/db = sum(delta, axis=0)``
+  (``dense_backward_params``), and
 - ``dL/dx = delta @ W.T`` (``dense_backward_input``).
+
+The L2 penalty's gradient and the division by the batch's total sample weight
+are applied to all parameters at once, fused into the optimizer step (see
+``optimizers``), which saves a pass over every weight per batch.
 
 The first layer's input may be a CSR matrix. A batch of it is the tuple
 ``(data, indices, indptr, rows)``: the rows ``rows`` of the CSR matrix, never
-copied. ``input_matmul`` and ``input_coef_grad`` accept either a dense batch
+copied. ``input_forward`` and ``input_backward_params`` accept either a dense batch
 or such a tuple and pick the matching kernel when the caller is compiled.
 """
 
@@ -30,22 +33,17 @@ def dense_forward(x, coef, out):
 
 
 @kernel
-def _add_penalty_and_scale(delta, coef, alpha, scale, coef_grad, intercept_grad):
-    for i in range(coef_grad.shape[0]):
-        for j in range(coef_grad.shape[1]):
-            coef_grad[i, j] = (coef_grad[i, j] + alpha * coef[i, j]) / scale
-    intercept_grad[:] = 0.0
+def column_sums(delta, out):
+    out[:] = 0.0
     for i in range(delta.shape[0]):
         for j in range(delta.shape[1]):
-            intercept_grad[j] += delta[i, j]
-    for j in range(intercept_grad.shape[0]):
-        intercept_grad[j] = intercept_grad[j] / scale
+            out[j] += delta[i, j]
 
 
 @kernel
-def dense_backward_params(x, delta, coef, alpha, scale, coef_grad, intercept_grad):
+def dense_backward_params(x, delta, coef_grad, intercept_grad):
     np.dot(x.T, delta, coef_grad)
-    _add_penalty_and_scale(delta, coef, alpha, scale, coef_grad, intercept_grad)
+    column_sums(delta, intercept_grad)
 
 
 @kernel
@@ -66,8 +64,8 @@ def csr_forward(data, indices, indptr, rows, coef, out):
 
 
 @kernel
-def csr_coef_product(data, indices, indptr, rows, delta, coef_grad):
-    """``coef_grad = X[rows].T @ delta`` for CSR ``X``, without the penalty."""
+def csr_backward_params(data, indices, indptr, rows, delta, coef_grad, intercept_grad):
+    """``coef_grad = X[rows].T @ delta`` for CSR ``X``; ``intercept_grad``."""
     coef_grad[:] = 0.0
     for r in range(rows.shape[0]):
         row = rows[r]
@@ -76,21 +74,14 @@ def csr_coef_product(data, indices, indptr, rows, delta, coef_grad):
             col = indices[k]
             for j in range(delta.shape[1]):
                 coef_grad[col, j] += value * delta[r, j]
-
-
-@kernel
-def csr_backward_params(
-    data, indices, indptr, rows, delta, coef, alpha, scale, coef_grad, intercept_grad
-):
-    csr_coef_product(data, indices, indptr, rows, delta, coef_grad)
-    _add_penalty_and_scale(delta, coef, alpha, scale, coef_grad, intercept_grad)
+    column_sums(delta, intercept_grad)
 
 
 def input_forward(x, coef, out):
     """``out = x @ coef`` for a dense batch or a CSR batch tuple."""
 
 
-def input_backward_params(x, delta, coef, alpha, scale, coef_grad, intercept_grad):
+def input_backward_params(x, delta, coef_grad, intercept_grad):
     """The first layer's parameter gradients for a dense or CSR batch."""
 
 
@@ -102,28 +93,15 @@ def _input_forward(x, coef, out):
 
 
 @overload(input_backward_params)
-def _input_backward_params(x, delta, coef, alpha, scale, coef_grad, intercept_grad):
+def _input_backward_params(x, delta, coef_grad, intercept_grad):
     if isinstance(x, types.Array):
 
-        def dense_impl(x, delta, coef, alpha, scale, coef_grad, intercept_grad):
-            dense_backward_params(
-                x, delta, coef, alpha, scale, coef_grad, intercept_grad
-            )
+        def dense_impl(x, delta, coef_grad, intercept_grad):
+            dense_backward_params(x, delta, coef_grad, intercept_grad)
 
         return dense_impl
 
-    def csr_impl(x, delta, coef, alpha, scale, coef_grad, intercept_grad):
-        csr_backward_params(
-            x[0],
-            x[1],
-            x[2],
-            x[3],
-            delta,
-            coef,
-            alpha,
-            scale,
-            coef_grad,
-            intercept_grad,
-        )
+    def csr_impl(x, delta, coef_grad, intercept_grad):
+        csr_backward_params(x[0], x[1], x[2], x[3], delta, coef_grad, intercept_grad)
 
     return csr_impl

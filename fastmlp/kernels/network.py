@@ -35,8 +35,10 @@ from fastmlp.kernels.losses import output_delta, output_forward, output_loss_sum
 from fastmlp.kernels.optimizers import (
     ADAM,
     adam_learning_rate,
-    adam_update,
-    sgd_update,
+    adam_step,
+    finish_gradient,
+    sgd_step,
+    squared_norm,
 )
 
 
@@ -64,11 +66,10 @@ def intercept_view(params, units, layer):
 
 
 @kernel
-def squared_coef_norm(params, units):
-    total = 0.0
-    for layer in range(units.shape[0] - 1):
-        coef = coef_view(params, units, layer).ravel()
-        total += float(np.dot(coef, coef))
+def n_coefs(units):
+    total = 0
+    for i in range(units.shape[0] - 1):
+        total += units[i] * units[i + 1]
     return total
 
 
@@ -109,13 +110,14 @@ def take_rows(values, rows, start, stop, shuffled, buffer):
 
 @kernel
 def forward_backward(
-    x, y, sample_weight, params, grads, units, activation, loss, alpha, acts, deltas
+    x, y, sample_weight, params, grads, units, activation, loss, acts, deltas
 ):
-    """Loss of one batch and the gradient of it with respect to ``params``.
+    """Weighted mean data loss of one batch, and its raw gradient.
 
-    The loss is scikit-learn's: the weighted mean loss plus
-    ``0.5 * alpha * ||W||^2 / sum(sample_weight)``; ``grads`` receives its
-    gradient in the layout of ``params``.
+    Returns ``(sum_i w_i l_i / sum_i w_i, sum_i w_i)``. ``grads`` receives the
+    gradient of ``sum_i w_i l_i`` (the layers' vector-Jacobian products,
+    before the L2 penalty and the division by ``sum_i w_i``, which the
+    optimizer step applies) in the layout of ``params``.
     """
     n = y.shape[0]
     last = units.shape[0] - 2
@@ -141,39 +143,27 @@ def forward_backward(
             output_forward(loss, out, intercept_view(params, units, layer))
         else:
             activation_forward(activation, out, intercept_view(params, units, layer))
-
-    value = output_loss_sum(loss, out, y, sample_weight) / weight_sum
-    value += 0.5 * alpha * squared_coef_norm(params, units) / weight_sum
+    data_loss = output_loss_sum(loss, out, y, sample_weight) / weight_sum
 
     # backward: the layers' vector-Jacobian products in reverse order
     delta = matrix_view(deltas, offsets[last], n, units[last + 1])
     output_delta(out, y, sample_weight, delta)
     for layer in range(last, 0, -1):
         a_prev = matrix_view(acts, offsets[layer - 1], n, units[layer])
-        coef = coef_view(params, units, layer)
         dense_backward_params(
             a_prev,
             delta,
-            coef,
-            alpha,
-            weight_sum,
             coef_view(grads, units, layer),
             intercept_view(grads, units, layer),
         )
         delta_prev = matrix_view(deltas, offsets[layer - 1], n, units[layer])
-        dense_backward_input(delta, coef, delta_prev)
+        dense_backward_input(delta, coef_view(params, units, layer), delta_prev)
         activation_backward(activation, a_prev, delta_prev)
         delta = delta_prev
     input_backward_params(
-        x,
-        delta,
-        coef_view(params, units, 0),
-        alpha,
-        weight_sum,
-        coef_view(grads, units, 0),
-        intercept_view(grads, units, 0),
+        x, delta, coef_view(grads, units, 0), intercept_view(grads, units, 0)
     )
-    return value
+    return data_loss, weight_sum
 
 
 @kernel
@@ -204,14 +194,16 @@ def train_epoch(
 ):
     """One epoch of mini-batch training; returns (sum of batch losses x rows, step).
 
-    ``rows`` is the epoch's sample order (used when ``shuffled``); ``state_1``
-    and ``state_2`` are the optimizer's state (SGD: velocity and unused; Adam:
-    first and second moments); ``step`` counts Adam updates so far. ``work``
-    is ``(x_buffer, y_buffer, weight_buffer, acts, deltas)`` from
-    ``allocate_work``.
+    A batch's loss is scikit-learn's: the weighted mean loss plus
+    ``0.5 * alpha * ||W||^2 / sum(sample_weight)``, with W before the batch's
+    update. ``rows`` is the epoch's sample order (used when ``shuffled``);
+    ``state_1`` and ``state_2`` are the optimizer's state (SGD: velocity and
+    unused; Adam: first and second moments); ``step`` counts Adam updates so
+    far. ``work`` is ``(x_buffer, y_buffer, weight_buffer, acts, deltas)``.
     """
     x_buffer, y_buffer, weight_buffer, acts, deltas = work
     n_samples = rows.shape[0]
+    coefs_end = n_coefs(units)
     total = 0.0
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
@@ -223,16 +215,39 @@ def train_epoch(
                 w[r] = sample_weight[rows[start + r]]
         else:
             w = sample_weight[start:stop]
-        batch_loss = forward_backward(
-            x, y, w, params, grads, units, activation, loss, alpha, acts, deltas
+        data_loss, weight_sum = forward_backward(
+            x, y, w, params, grads, units, activation, loss, acts, deltas
         )
-        total += batch_loss * (stop - start)
+        penalty = 0.5 * alpha * squared_norm(params[:coefs_end]) / weight_sum
+        total += (data_loss + penalty) * (stop - start)
         if solver == ADAM:
             step += 1
             rate = adam_learning_rate(learning_rate, beta_1, beta_2, step)
-            adam_update(params, grads, state_1, state_2, rate, beta_1, beta_2, epsilon)
+            adam_step(
+                params,
+                grads,
+                state_1,
+                state_2,
+                coefs_end,
+                alpha,
+                weight_sum,
+                rate,
+                beta_1,
+                beta_2,
+                epsilon,
+            )
         else:
-            sgd_update(params, grads, state_1, learning_rate, momentum, nesterov)
+            sgd_step(
+                params,
+                grads,
+                state_1,
+                coefs_end,
+                alpha,
+                weight_sum,
+                learning_rate,
+                momentum,
+                nesterov,
+            )
     return total, step
 
 
@@ -243,19 +258,13 @@ def loss_and_gradient(
     """Full-batch loss and gradient (for L-BFGS); ``grads`` is filled in place."""
     x_buffer, y_buffer, weight_buffer, acts, deltas = work
     x = take_batch(X, rows, 0, rows.shape[0], False, x_buffer)
-    return forward_backward(
-        x,
-        Y,
-        sample_weight,
-        params,
-        grads,
-        units,
-        activation,
-        loss,
-        alpha,
-        acts,
-        deltas,
+    data_loss, weight_sum = forward_backward(
+        x, Y, sample_weight, params, grads, units, activation, loss, acts, deltas
     )
+    coefs_end = n_coefs(units)
+    penalty = 0.5 * alpha * squared_norm(params[:coefs_end]) / weight_sum
+    finish_gradient(params, grads, coefs_end, alpha, weight_sum)
+    return data_loss + penalty
 
 
 @kernel

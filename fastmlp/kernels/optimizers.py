@@ -1,9 +1,17 @@
-"""Optimizer updates on the flat parameter vector, as scikit-learn computes them.
+"""Optimizer steps on the flat parameter vector, as scikit-learn computes them.
 
 All parameters (every layer's coefficients, then every layer's intercepts, in
 scikit-learn's packing order) live in one flat vector, so one loop updates them
-all. The arithmetic follows ``sklearn.neural_network._stochastic_optimizers``
-operation for operation, so that float64 training reproduces scikit-learn's.
+all. Each step takes the raw gradient of the summed, weighted data loss (what
+the layers' backward kernels produce) and, in the same pass, turns it into
+scikit-learn's gradient
+
+    g = (raw + alpha * W) / scale     for the coefficients (the first n_coefs),
+    g = raw / scale                   for the intercepts,
+
+with ``scale`` the batch's total sample weight. The update arithmetic follows
+``sklearn.neural_network._stochastic_optimizers`` operation for operation, so
+that float64 training reproduces scikit-learn's.
 """
 
 import numpy as np
@@ -16,15 +24,40 @@ SOLVER_CODES = {"sgd": SGD, "adam": ADAM}
 
 
 @kernel
-def sgd_update(params, grads, velocity, learning_rate, momentum, nesterov):
+def squared_norm(values):
+    return float(np.dot(values, values))
+
+
+@kernel
+def finish_gradient(params, grads, n_coefs, alpha, scale):
+    """Turn raw gradients into scikit-learn's, in place (for L-BFGS)."""
+    for i in range(n_coefs):
+        grads[i] = (grads[i] + alpha * params[i]) / scale
+    for i in range(n_coefs, params.shape[0]):
+        grads[i] = grads[i] / scale
+
+
+@kernel
+def _sgd_update(params, velocity, i, g, learning_rate, momentum, nesterov):
+    v = momentum * velocity[i] - learning_rate * g
+    velocity[i] = v
+    if nesterov:
+        params[i] += momentum * v - learning_rate * g
+    else:
+        params[i] += v
+
+
+@kernel
+def sgd_step(
+    params, grads, velocity, n_coefs, alpha, scale, learning_rate, momentum, nesterov
+):
     """SGD with (Nesterov) momentum: ``v = m * v - lr * g``; ``p += update``."""
-    for i in range(params.shape[0]):
-        v = momentum * velocity[i] - learning_rate * grads[i]
-        velocity[i] = v
-        if nesterov:
-            params[i] += momentum * v - learning_rate * grads[i]
-        else:
-            params[i] += v
+    for i in range(n_coefs):
+        g = (grads[i] + alpha * params[i]) / scale
+        _sgd_update(params, velocity, i, g, learning_rate, momentum, nesterov)
+    for i in range(n_coefs, params.shape[0]):
+        g = grads[i] / scale
+        _sgd_update(params, velocity, i, g, learning_rate, momentum, nesterov)
 
 
 @kernel
@@ -38,12 +71,32 @@ def adam_learning_rate(learning_rate_init, beta_1, beta_2, step):
 
 
 @kernel
-def adam_update(params, grads, first, second, learning_rate, beta_1, beta_2, eps):
+def _adam_update(params, first, second, i, g, learning_rate, beta_1, beta_2, eps):
+    m = beta_1 * first[i] + (1.0 - beta_1) * g
+    v = beta_2 * second[i] + (1.0 - beta_2) * (g * g)
+    first[i] = m
+    second[i] = v
+    params[i] += -learning_rate * m / (np.sqrt(v) + eps)
+
+
+@kernel
+def adam_step(
+    params,
+    grads,
+    first,
+    second,
+    n_coefs,
+    alpha,
+    scale,
+    learning_rate,
+    beta_1,
+    beta_2,
+    eps,
+):
     """One Adam step with the bias-corrected ``learning_rate``."""
-    for i in range(params.shape[0]):
-        g = grads[i]
-        m = beta_1 * first[i] + (1.0 - beta_1) * g
-        v = beta_2 * second[i] + (1.0 - beta_2) * (g * g)
-        first[i] = m
-        second[i] = v
-        params[i] += -learning_rate * m / (np.sqrt(v) + eps)
+    for i in range(n_coefs):
+        g = (grads[i] + alpha * params[i]) / scale
+        _adam_update(params, first, second, i, g, learning_rate, beta_1, beta_2, eps)
+    for i in range(n_coefs, params.shape[0]):
+        g = grads[i] / scale
+        _adam_update(params, first, second, i, g, learning_rate, beta_1, beta_2, eps)
