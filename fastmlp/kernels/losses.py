@@ -52,7 +52,7 @@ def squared_error_sum(p, y, sample_weight):
     for i in range(p.shape[0]):
         row = 0.0
         for j in range(p.shape[1]):
-            diff = float(y[i, j]) - float(p[i, j])
+            diff = np.float64(y[i, j]) - np.float64(p[i, j])
             row += diff * diff
         total += sample_weight[i] * row
     return 0.5 * total / p.shape[1]
@@ -75,7 +75,7 @@ def log_loss_sum(p, y, sample_weight):
         row = 0.0
         for j in range(p.shape[1]):
             if y[i, j] != 0:
-                row -= y[i, j] * np.log(_clip_probability(float(p[i, j]), eps))
+                row -= y[i, j] * np.log(_clip_probability(np.float64(p[i, j]), eps))
         total += sample_weight[i] * row
     return total
 
@@ -87,8 +87,8 @@ def binary_log_loss_sum(p, y, sample_weight):
     for i in range(p.shape[0]):
         row = 0.0
         for j in range(p.shape[1]):
-            prob = _clip_probability(float(p[i, j]), eps)
-            target = float(y[i, j])
+            prob = _clip_probability(np.float64(p[i, j]), eps)
+            target = np.float64(y[i, j])
             if target != 0.0:
                 row -= target * np.log(prob)
             if target != 1.0:
@@ -104,8 +104,8 @@ def poisson_sum(p, y, sample_weight):
     for i in range(p.shape[0]):
         row = 0.0
         for j in range(p.shape[1]):
-            target = float(y[i, j])
-            pred = float(p[i, j])
+            target = np.float64(y[i, j])
+            pred = np.float64(p[i, j])
             if target != 0.0:
                 row += target * np.log(target / pred)
             row += pred - target

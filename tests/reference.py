@@ -1,0 +1,219 @@
+"""Plain NumPy reference implementations for the kernel tests.
+
+Written from the definitions (and from scikit-learn's formulas where fastmlp
+promises to match them), not from fastmlp's kernels: derivatives are taken with
+respect to the pre-activation ``z`` rather than through the output ``a``, losses
+are per-sample sums weighted with NumPy broadcasting, and so on. Nothing here is
+compiled.
+"""
+
+import numpy as np
+
+# --------------------------------------------------------------------------
+# activations: name -> (f(z), f'(z)), both functions of the pre-activation z
+
+
+def _logistic(z):
+    # split by sign so that exp never overflows
+    z = np.asarray(z, dtype=np.float64)
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
+
+
+def _logistic_derivative(z):
+    e = np.exp(-np.abs(np.asarray(z, dtype=np.float64)))
+    return e / (1.0 + e) ** 2
+
+
+def _tanh_derivative(z):
+    with np.errstate(over="ignore"):
+        return 1.0 / np.cosh(np.asarray(z, dtype=np.float64)) ** 2
+
+
+def _softmax(z):
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+HIDDEN = {
+    "identity": (lambda z: np.array(z, dtype=np.float64), np.ones_like),
+    "logistic": (_logistic, _logistic_derivative),
+    "tanh": (np.tanh, _tanh_derivative),
+    "relu": (
+        lambda z: np.maximum(np.asarray(z, dtype=np.float64), 0.0),
+        lambda z: (np.asarray(z) > 0).astype(np.float64),
+    ),
+}
+
+# output activations by the name an OutputLoss gives them
+OUTPUT_ACTIVATIONS = {
+    "identity": HIDDEN["identity"][0],
+    "logistic": _logistic,
+    "softmax": _softmax,
+    "exp": lambda z: np.exp(np.asarray(z, dtype=np.float64)),
+}
+
+# --------------------------------------------------------------------------
+# losses: name -> per-sample loss l_i (1-D array) of predictions p, targets y
+
+
+def _clip(p, dtype):
+    eps = np.finfo(dtype).eps
+    return np.clip(np.asarray(p, dtype=np.float64), eps, 1.0 - eps)
+
+
+def _squared_error(p, y, dtype):
+    return 0.5 * np.mean((np.asarray(y, float) - np.asarray(p, float)) ** 2, axis=1)
+
+
+def _log_loss(p, y, dtype):
+    q = _clip(p, dtype)
+    y = np.asarray(y, dtype=np.float64)
+    terms = np.where(y != 0, y * np.log(q), 0.0)
+    return -terms.sum(axis=1)
+
+
+def _binary_log_loss(p, y, dtype):
+    q = _clip(p, dtype)
+    y = np.asarray(y, dtype=np.float64)
+    pos = np.where(y != 0, y * np.log(q), 0.0)
+    neg = np.where(y != 1, (1.0 - y) * np.log1p(-q), 0.0)
+    return -(pos + neg).sum(axis=1)
+
+
+def _poisson(p, y, dtype):
+    # half Poisson deviance with scikit-learn's constant y*log(y) - y
+    p = np.asarray(p, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    safe_y = np.where(y > 0, y, 1.0)
+    terms = np.where(y > 0, y * (np.log(safe_y) - np.log(p)), 0.0) - y + p
+    return terms.sum(axis=1)
+
+
+PER_SAMPLE_LOSSES = {
+    "squared_error": _squared_error,
+    "log_loss": _log_loss,
+    "binary_log_loss": _binary_log_loss,
+    "poisson": _poisson,
+}
+
+
+def loss_sum(name, p, y, sample_weight):
+    """``sum_i w_i * l_i`` of the loss ``name`` (clipping by ``p.dtype``)."""
+    per_sample = PER_SAMPLE_LOSSES[name](p, y, np.asarray(p).dtype)
+    return float(np.sum(np.asarray(sample_weight, dtype=np.float64) * per_sample))
+
+
+# --------------------------------------------------------------------------
+# targets suited to each loss: name -> make(rng, n_samples, n_outputs)
+
+
+def _one_hot(rng, n, k):
+    y = np.zeros((n, k))
+    y[np.arange(n), rng.integers(0, k, size=n)] = 1.0
+    return y
+
+
+TARGETS = {
+    "squared_error": lambda rng, n, k: rng.normal(size=(n, k)) * 2.0,
+    "log_loss": _one_hot,
+    # 0/1 per column: multilabel when k > 1
+    "binary_log_loss": lambda rng, n, k: rng.integers(0, 2, size=(n, k)).astype(float),
+    "poisson": lambda rng, n, k: rng.uniform(0.1, 4.0, size=(n, k)),
+}
+
+# --------------------------------------------------------------------------
+# dense layer
+
+
+def dense_forward(x, coef, intercept):
+    return np.asarray(x, float) @ np.asarray(coef, float) + intercept
+
+
+def dense_backward(x, delta, coef, alpha, scale):
+    """(coef_grad, intercept_grad, input_grad) of the dense layer."""
+    x, delta, coef = (np.asarray(a, dtype=np.float64) for a in (x, delta, coef))
+    coef_grad = (x.T @ delta + alpha * coef) / scale
+    intercept_grad = delta.sum(axis=0) / scale
+    return coef_grad, intercept_grad, delta @ coef.T
+
+
+# --------------------------------------------------------------------------
+# whole network, scikit-learn's _backprop in float64
+
+
+def mlp_forward(x, coefs, intercepts, activation, out_activation):
+    """Lists of pre-activations and activations (input first) of each layer."""
+    f = HIDDEN[activation][0]
+    pre, acts = [], [np.asarray(x, dtype=np.float64)]
+    for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+        z = acts[-1] @ coef + intercept
+        pre.append(z)
+        last = layer == len(coefs) - 1
+        acts.append(OUTPUT_ACTIVATIONS[out_activation](z) if last else f(z))
+    return pre, acts
+
+
+def mlp_loss_and_gradient(
+    x, y, w, coefs, intercepts, activation, loss, out_activation, alpha
+):
+    """scikit-learn's batch loss and its (coef_grads, intercept_grads)."""
+    w = np.asarray(w, dtype=np.float64)
+    sw = w.sum()
+    pre, acts = mlp_forward(x, coefs, intercepts, activation, out_activation)
+    value = loss_sum(loss, acts[-1], y, w) / sw
+    value += 0.5 * alpha * sum(np.sum(c.astype(float) ** 2) for c in coefs) / sw
+    fprime = HIDDEN[activation][1]
+    delta = w[:, None] * (acts[-1] - y)
+    coef_grads, intercept_grads = [None] * len(coefs), [None] * len(coefs)
+    for layer in range(len(coefs) - 1, -1, -1):
+        coef_grads[layer] = (acts[layer].T @ delta + alpha * coefs[layer]) / sw
+        intercept_grads[layer] = delta.sum(axis=0) / sw
+        if layer > 0:
+            delta = (delta @ coefs[layer].T) * fprime(pre[layer - 1])
+    return value, coef_grads, intercept_grads
+
+
+# --------------------------------------------------------------------------
+# optimizers: sklearn/neural_network/_stochastic_optimizers.py on one vector
+
+
+class SGD:
+    def __init__(self, n, learning_rate, momentum, nesterov):
+        self.velocity = np.zeros(n)
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.nesterov = nesterov
+
+    def update(self, params, grads):
+        update = self.momentum * self.velocity - self.learning_rate * grads
+        self.velocity = update
+        if self.nesterov:
+            update = self.momentum * self.velocity - self.learning_rate * grads
+        params += update
+
+
+class Adam:
+    def __init__(self, n, learning_rate_init, beta_1, beta_2, epsilon):
+        self.learning_rate_init = learning_rate_init
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.t = 0
+        self.m = np.zeros(n)
+        self.v = np.zeros(n)
+        self.learning_rate = learning_rate_init
+
+    def update(self, params, grads):
+        self.t += 1
+        self.m = self.beta_1 * self.m + (1 - self.beta_1) * grads
+        self.v = self.beta_2 * self.v + (1 - self.beta_2) * grads**2
+        self.learning_rate = (
+            self.learning_rate_init
+            * np.sqrt(1 - self.beta_2**self.t)
+            / (1 - self.beta_1**self.t)
+        )
+        params += -self.learning_rate * self.m / (np.sqrt(self.v) + self.epsilon)

@@ -1,0 +1,760 @@
+"""The Numba kernels against NumPy references, finite differences and scikit-learn.
+
+Every registry-driven test iterates over ``HIDDEN_ACTIVATIONS`` and
+``OUTPUT_LOSSES``, so a new entry is tested as soon as it is registered (the
+comparisons with ``reference`` then ask for its NumPy reference).
+
+Only float64 and float32 C-ordered arrays are used, so that each kernel is
+compiled at most twice.
+"""
+
+import numpy as np
+import pytest
+import reference
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+from sklearn.neural_network._base import LOSS_FUNCTIONS
+from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
+
+from fastmlp._engine import Network
+from fastmlp.kernels import network
+from fastmlp.kernels.activations import (
+    ACTIVATION_CODES,
+    HIDDEN_ACTIVATIONS,
+    activation_backward,
+    activation_forward,
+)
+from fastmlp.kernels.dense import (
+    csr_backward_params,
+    csr_forward,
+    dense_backward_input,
+    dense_backward_params,
+    dense_forward,
+)
+from fastmlp.kernels.losses import (
+    LOSS_CODES,
+    OUTPUT_LOSSES,
+    output_delta,
+    output_forward,
+    output_loss_sum,
+)
+from fastmlp.kernels.optimizers import adam_learning_rate, adam_step, sgd_step
+
+ACTIVATIONS = list(HIDDEN_ACTIVATIONS)
+LOSSES = list(OUTPUT_LOSSES)
+DTYPES = [np.float64, np.float32]
+SHAPES = [(1, 1), (1, 7), (5, 1), (13, 6)]
+# float32 kernels against a float64 reference on the same float32 inputs
+RTOL = {np.float64: 1e-12, np.float32: 1e-5}
+ATOL = {np.float64: 1e-14, np.float32: 1e-7}
+GRAD_RTOL = 1e-6
+
+# scikit-learn's squared_error averages over the outputs while its backprop
+# (and fastmlp's output_delta, shared by every pair) uses w * (p - y): with
+# several outputs the gradient is n_outputs times the gradient of the loss.
+# fastmlp reproduces scikit-learn's training, so the tests check exactly that
+# relation (scikit-learn issue #8349).
+# reported with it (scikit-learn issue #8349). fastmlp copies scikit-learn.
+MEAN_OVER_OUTPUTS = {"squared_error"}
+
+
+def _reference(table, name):
+    if name not in table:
+        pytest.fail(f"no NumPy reference for {name!r} in tests/reference.py")
+    return table[name]
+
+
+def _targets(name, rng, n, k):
+    return _reference(reference.TARGETS, name)(rng, n, k)
+
+
+def _gradient_scale(loss, n_outputs):
+    """How many times the gradient of ``loss_sum`` the shared delta is."""
+    return n_outputs if loss in MEAN_OVER_OUTPUTS else 1
+
+
+def _pre_activations(rng, shape):
+    """``z`` and a per-column ``bias`` with every ``z + bias`` at least 0.05 away
+    from 0, so that finite differences never straddle relu's kink."""
+    bias = rng.normal(scale=0.5, size=shape[1])
+    pre = rng.normal(size=shape)
+    pre = np.where(np.abs(pre) < 0.05, np.copysign(0.05, pre) + pre, pre)
+    return pre - bias, bias
+
+
+def numerical_gradient(objective, variable, step=1e-6):
+    """Central finite differences of ``objective()`` w.r.t. ``variable``,
+    perturbed in place one entry at a time."""
+    flat = variable.reshape(-1)
+    assert np.shares_memory(flat, variable)
+    grad = np.empty(flat.size)
+    for i in range(flat.size):
+        original = flat[i]
+        flat[i] = original + step
+        plus = objective()
+        flat[i] = original - step
+        minus = objective()
+        flat[i] = original
+        grad[i] = (plus - minus) / (2 * step)
+    return grad.reshape(variable.shape)
+
+
+def relative_error(actual, expected):
+    """Largest absolute difference relative to the largest expected value."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    scale = max(float(np.max(np.abs(expected))), 1e-12)
+    return float(np.max(np.abs(actual - expected))) / scale
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_forward_matches_reference(name, dtype, shape):
+    """forward(z, bias) adds the bias per column and applies f in place."""
+    f = _reference(reference.HIDDEN, name)[0]
+    rng = np.random.default_rng(0)
+    z, bias = _pre_activations(rng, shape)
+    z, bias = z.astype(dtype), bias.astype(dtype)
+    expected = f(z.astype(np.float64) + bias.astype(np.float64))
+    out = z.copy()
+    HIDDEN_ACTIVATIONS[name].forward(out, bias)
+    assert out.dtype == dtype
+    assert_allclose(out, expected, rtol=RTOL[dtype], atol=ATOL[dtype])
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_backward_matches_reference(name, dtype, shape):
+    """backward(f(z), delta) overwrites delta with delta * f'(z)."""
+    f, fprime = _reference(reference.HIDDEN, name)
+    rng = np.random.default_rng(1)
+    z, bias = _pre_activations(rng, shape)
+    pre = (z + bias).astype(dtype)
+    a = f(pre).astype(dtype)
+    delta = rng.normal(size=shape).astype(dtype)
+    expected = delta.astype(np.float64) * fprime(pre)
+    out = delta.copy()
+    HIDDEN_ACTIVATIONS[name].backward(a, out)
+    assert_allclose(out, expected, rtol=RTOL[dtype], atol=ATOL[dtype])
+    assert_allclose(a, f(pre).astype(dtype))  # a is left alone
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_gradient_finite_differences(name):
+    """d sum(g * f(z + b)) / dz and / db equal backward(f(z + b), g)."""
+    activation = HIDDEN_ACTIVATIONS[name]
+    rng = np.random.default_rng(2)
+    z, bias = _pre_activations(rng, (13, 6))
+    g = rng.normal(size=z.shape)
+
+    def objective():
+        out = z.copy()
+        activation.forward(out, bias)
+        return float(np.sum(g * out))
+
+    a = z.copy()
+    activation.forward(a, bias)
+    delta = g.copy()
+    activation.backward(a, delta)
+    assert relative_error(delta, numerical_gradient(objective, z)) < GRAD_RTOL
+    grad_bias = delta.sum(axis=0)
+    assert relative_error(grad_bias, numerical_gradient(objective, bias)) < GRAD_RTOL
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_switch_dispatches_by_code(name):
+    """activation_forward/backward(code, ...) run the registry's kernels."""
+    rng = np.random.default_rng(3)
+    z, bias = _pre_activations(rng, (4, 3))
+    code = ACTIVATION_CODES[name]
+    kernels = HIDDEN_ACTIVATIONS[name]
+    expected, actual = z.copy(), z.copy()
+    kernels.forward(expected, bias)
+    activation_forward(code, actual, bias)
+    assert_allclose(actual, expected, rtol=0, atol=0)
+    g = rng.normal(size=z.shape)
+    expected_delta, actual_delta = g.copy(), g.copy()
+    kernels.backward(expected, expected_delta)
+    activation_backward(code, actual, actual_delta)
+    assert_allclose(actual_delta, expected_delta, rtol=0, atol=0)
+
+
+def test_activation_codes_follow_registry():
+    """Codes are 0..n-1 in registry order."""
+    assert list(ACTIVATION_CODES) == ACTIVATIONS
+    assert list(ACTIVATION_CODES.values()) == list(range(len(ACTIVATIONS)))
+
+
+# ----------------------------------------------------------------------------
+# output activations and losses
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", LOSSES)
+def test_output_forward_matches_reference(name, dtype):
+    """Each pair's output activation, on several shapes."""
+    spec = OUTPUT_LOSSES[name]
+    f = _reference(reference.OUTPUT_ACTIVATIONS, spec.activation)
+    rng = np.random.default_rng(4)
+    for shape in SHAPES:
+        z, bias = _pre_activations(rng, shape)
+        z, bias = z.astype(dtype), bias.astype(dtype)
+        out = z.copy()
+        spec.forward(out, bias)
+        expected = f(z.astype(np.float64) + bias.astype(np.float64))
+        assert_allclose(out, expected, rtol=RTOL[dtype], atol=ATOL[dtype])
+
+
+def _loss_problem(name, rng, n, k, dtype=np.float64):
+    """(p, y, w): predictions from the pair's activation, targets, weights."""
+    spec = OUTPUT_LOSSES[name]
+    z, bias = _pre_activations(rng, (n, k))
+    p = z.astype(dtype)
+    spec.forward(p, bias.astype(dtype))
+    y = _targets(name, rng, n, k).astype(dtype)
+    w = rng.uniform(0.2, 3.0, size=n).astype(dtype)
+    return p, y, w
+
+
+@pytest.mark.parametrize(
+    "name, n_outputs",
+    [(name, k) for name in LOSSES for k in (1, 3)],
+)
+def test_output_delta_is_loss_gradient(name, n_outputs):
+    """output_delta is d loss_sum(forward(z + b), y, w) / dz (and / db)."""
+    spec = OUTPUT_LOSSES[name]
+    rng = np.random.default_rng(5)
+    n = 9
+    z, bias = _pre_activations(rng, (n, n_outputs))
+    y = _targets(name, rng, n, n_outputs)
+    w = rng.uniform(0.2, 3.0, size=n)
+
+    def objective():
+        p = z.copy()
+        spec.forward(p, bias)
+        return spec.loss_sum(p, y, w)
+
+    p = z.copy()
+    spec.forward(p, bias)
+    delta = np.empty_like(p)
+    output_delta(p, y, w, delta)
+    assert_allclose(delta, w[:, None] * (p - y), rtol=1e-15)
+    scale = _gradient_scale(name, n_outputs)
+    numeric = scale * numerical_gradient(objective, z)
+    assert relative_error(delta, numeric) < GRAD_RTOL
+    grad_bias = delta.sum(axis=0)
+    numeric_bias = scale * numerical_gradient(objective, bias)
+    assert relative_error(grad_bias, numeric_bias) < GRAD_RTOL
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_output_delta_is_gradient_for_single_output(name):
+    """With one output every pair is canonical, squared_error included."""
+    spec = OUTPUT_LOSSES[name]
+    rng = np.random.default_rng(6)
+    z, bias = _pre_activations(rng, (11, 1))
+    y = _targets(name, rng, 11, 1)
+    w = rng.uniform(0.2, 3.0, size=11)
+
+    def objective():
+        p = z.copy()
+        spec.forward(p, bias)
+        return spec.loss_sum(p, y, w)
+
+    p = z.copy()
+    spec.forward(p, bias)
+    delta = np.empty_like(p)
+    output_delta(p, y, w, delta)
+    assert relative_error(delta, numerical_gradient(objective, z)) < GRAD_RTOL
+
+
+def _with_boundary_probabilities(name, p, y):
+    """Put p exactly 0 and 1 (right and wrong) into probability outputs."""
+    if OUTPUT_LOSSES[name].activation not in ("softmax", "logistic"):
+        return p
+    p = p.copy()
+    p[0] = 0.0
+    p[0, np.argmax(y[0])] = 1.0  # certain, on a positive target
+    p[1] = 0.0
+    p[1, np.argmin(y[1])] = 1.0  # certain, on a zero target (when there is one)
+    if p.shape[1] > 1 and OUTPUT_LOSSES[name].activation == "logistic":
+        p[2] = y[2]  # exactly the targets
+        p[3] = 1.0 - y[3]  # exactly wrong
+    return p
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_outputs", [1, 4])
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_matches_sklearn(name, n_outputs, weighted):
+    """loss_sum / sum(w) is scikit-learn's LOSS_FUNCTIONS[name] to 1e-12."""
+    if name not in LOSS_FUNCTIONS:
+        pytest.fail(f"scikit-learn has no loss {name!r} to compare with")
+    if OUTPUT_LOSSES[name].activation == "softmax" and n_outputs == 1:
+        n_outputs = 2  # scikit-learn's log_loss reads one column as binary
+    rng = np.random.default_rng(7)
+    p, y, w = _loss_problem(name, rng, 12, n_outputs)
+    p = _with_boundary_probabilities(name, p, y)
+    if weighted:
+        expected = LOSS_FUNCTIONS[name](y, p, sample_weight=w)
+    else:
+        expected = LOSS_FUNCTIONS[name](y, p)
+        w = np.ones_like(w)
+    actual = OUTPUT_LOSSES[name].loss_sum(p, y, w) / w.sum()
+    assert np.isfinite(actual)
+    assert_allclose(actual, expected, rtol=1e-12)
+    assert_allclose(
+        OUTPUT_LOSSES[name].loss_sum(p, y, w),
+        reference.loss_sum(name, p, y, w),
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_with_zero_targets_matches_sklearn(name):
+    """Zero targets are valid for every loss (xlogy(0, .) = 0)."""
+    rng = np.random.default_rng(8)
+    p, y, w = _loss_problem(name, rng, 10, 3)
+    y[::2] = 0.0
+    expected = LOSS_FUNCTIONS[name](y, p, sample_weight=w)
+    actual = OUTPUT_LOSSES[name].loss_sum(p, y, w) / w.sum()
+    assert_allclose(actual, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_float32_matches_reference(name):
+    """float32 predictions: clipping at float32's eps, a float64 sum.
+
+    Elementwise differences and ratios are float32 in squared_error and poisson
+    (numba's float() keeps float32), hence rtol 1e-6 rather than 1e-12.
+    """
+    rng = np.random.default_rng(9)
+    p, y, w = _loss_problem(name, rng, 12, 3, dtype=np.float32)
+    p = _with_boundary_probabilities(name, p, y)
+    actual = OUTPUT_LOSSES[name].loss_sum(p, y, w)
+    assert isinstance(actual, float)
+    assert_allclose(actual, reference.loss_sum(name, p, y, w), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_switch_dispatches_by_code(name):
+    """output_forward/output_loss_sum(code, ...) run the registry's kernels."""
+    spec = OUTPUT_LOSSES[name]
+    code = LOSS_CODES[name]
+    rng = np.random.default_rng(10)
+    z, bias = _pre_activations(rng, (6, 3))
+    expected, actual = z.copy(), z.copy()
+    spec.forward(expected, bias)
+    output_forward(code, actual, bias)
+    assert_allclose(actual, expected, rtol=0, atol=0)
+    y = _targets(name, rng, 6, 3)
+    w = rng.uniform(0.5, 2.0, size=6)
+    assert output_loss_sum(code, actual, y, w) == spec.loss_sum(expected, y, w)
+
+
+def test_loss_codes_follow_registry():
+    """Codes are 0..n-1 in registry order."""
+    assert list(LOSS_CODES) == LOSSES
+    assert list(LOSS_CODES.values()) == list(range(len(LOSSES)))
+
+
+# ----------------------------------------------------------------------------
+# dense layer
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_kernels_match_reference(dtype):
+    """Forward, parameter and input gradients of the dense layer."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(7, 5)).astype(dtype)
+    coef = rng.normal(size=(5, 4)).astype(dtype)
+    delta = rng.normal(size=(7, 4)).astype(dtype)
+    out = np.empty((7, 4), dtype=dtype)
+    dense_forward(x, coef, out)
+    zero = np.zeros(4)
+    assert_allclose(out, reference.dense_forward(x, coef, zero), rtol=RTOL[dtype])
+    coef_grad = np.empty_like(coef)
+    intercept_grad = np.empty(4, dtype=dtype)
+    dense_backward_params(x, delta, coef_grad, intercept_grad)
+    input_grad = np.empty_like(x)
+    dense_backward_input(delta, coef, input_grad)
+    ref = reference.dense_backward(x, delta, coef, 0.0, 1.0)
+    for actual, expected in zip((coef_grad, intercept_grad, input_grad), ref):
+        assert_allclose(actual, expected, rtol=RTOL[dtype], atol=1e-6)
+
+
+def test_dense_gradient_finite_differences():
+    """The vector-Jacobian product: gradients of J = sum(G * (x @ W + b))."""
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(7, 5))
+    coef = rng.normal(size=(5, 4))
+    intercept = rng.normal(size=4)
+    g = rng.normal(size=(7, 4))
+
+    def objective():
+        out = np.empty((7, 4))
+        dense_forward(x, coef, out)
+        return float(np.sum(g * (out + intercept)))
+
+    coef_grad, intercept_grad = np.empty_like(coef), np.empty(4)
+    dense_backward_params(x, g, coef_grad, intercept_grad)
+    input_grad = np.empty_like(x)
+    dense_backward_input(g, coef, input_grad)
+    checks = [(coef_grad, coef), (intercept_grad, intercept), (input_grad, x)]
+    for analytic, variable in checks:
+        numeric = numerical_gradient(objective, variable)
+        assert relative_error(analytic, numeric) < GRAD_RTOL
+
+
+def _csr_batch(dtype, seed=13):
+    X = sp.random(20, 8, density=0.3, format="csr", random_state=seed, dtype=dtype)
+    X.data[:] = np.random.default_rng(seed).normal(size=X.nnz)
+    rows = np.random.default_rng(seed).permutation(20)[:12].astype(np.int64)
+    csr = (X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64), rows)
+    return X, csr, rows
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_csr_kernels_match_dense(dtype):
+    """csr_forward / csr_backward_params on X[rows] equal the dense kernels."""
+    X, csr, rows = _csr_batch(dtype)
+    dense = X[rows].toarray()
+    assert X.nnz > 0 and np.any(dense == 0)
+    rng = np.random.default_rng(14)
+    coef = rng.normal(size=(8, 3)).astype(dtype)
+    delta = rng.normal(size=(12, 3)).astype(dtype)
+    tol = dict(rtol=RTOL[dtype], atol=1e-5 if dtype == np.float32 else 1e-13)
+
+    out_csr = np.full((12, 3), np.nan, dtype=dtype)
+    out_dense = np.empty((12, 3), dtype=dtype)
+    csr_forward(*csr, coef, out_csr)
+    dense_forward(dense, coef, out_dense)
+    assert_allclose(out_csr, out_dense, **tol)
+
+    grads_csr = np.full_like(coef, np.nan), np.full(3, np.nan, dtype=dtype)
+    grads_dense = np.empty_like(coef), np.empty(3, dtype=dtype)
+    csr_backward_params(*csr, delta, *grads_csr)
+    dense_backward_params(dense, delta, *grads_dense)
+    for actual, expected in zip(grads_csr, grads_dense):
+        assert_allclose(actual, expected, **tol)
+    ref = reference.dense_backward(dense, delta, coef, 0.0, 1.0)
+    assert_allclose(grads_csr[0], ref[0], **tol)
+
+
+# ----------------------------------------------------------------------------
+# whole network
+
+
+def _network_problem(activation, loss, n_outputs, units=(4, 5, 4), n=8):
+    """A 2-hidden-layer network, data and params, no pre-activation near 0."""
+    net = Network([*units, n_outputs], activation, loss, np.float64)
+    out_activation = OUTPUT_LOSSES[loss].activation
+    for seed in range(100):
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=(n, units[0]))
+        y = _targets(loss, rng, n, n_outputs)
+        w = rng.uniform(0.2, 3.0, size=n)
+        params = rng.uniform(-0.8, 0.8, size=net.n_params)
+        coefs, intercepts = net.unpack(params)
+        pre, _ = reference.mlp_forward(x, coefs, intercepts, activation, out_activation)
+        if min(np.abs(z).min() for z in pre[:-1]) > 1e-3:
+            break
+    else:  # pragma: no cover
+        raise RuntimeError("no seed keeps the pre-activations away from 0")
+    return net, x, y, w, params, out_activation
+
+
+def _forward_backward(net, x, y, w, params, alpha):
+    """scikit-learn's batch loss and gradient, as the engine composes them:
+    ``forward_backward`` (the layers' VJPs), then the L2 term and the
+    division by the total weight (``loss_and_gradient``, L-BFGS's objective).
+    ``x`` is a dense batch or a CSR batch tuple ``(data, indices, indptr, rows)``.
+    """
+    grads = np.full(net.n_params, np.nan)
+    work = net.allocate_work(y.shape[0], dense_input=False)
+    if isinstance(x, tuple):
+        X, rows = x[:3], x[3]
+    else:
+        X, rows = x, np.arange(y.shape[0], dtype=np.int64)
+    value = network.loss_and_gradient(
+        X,
+        y,
+        w,
+        rows,
+        params,
+        grads,
+        net.units,
+        net.activation_code,
+        net.loss_code,
+        alpha,
+        work,
+    )
+    return value, grads
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_forward_backward_matches_reference(activation, loss):
+    """Batch loss and gradient equal scikit-learn's _backprop in NumPy."""
+    net, x, y, w, params, out_activation = _network_problem(activation, loss, 3)
+    alpha = 0.05
+    value, grads = _forward_backward(net, x, y, w, params, alpha)
+    coefs, intercepts = net.unpack(params)
+    expected_value, coef_grads, intercept_grads = reference.mlp_loss_and_gradient(
+        x, y, w, coefs, intercepts, activation, loss, out_activation, alpha
+    )
+    assert_allclose(value, expected_value, rtol=1e-12)
+    assert_allclose(
+        grads, net.pack(coef_grads, intercept_grads), rtol=1e-10, atol=1e-13
+    )
+
+
+@pytest.mark.parametrize(
+    "activation, loss, n_outputs",
+    [(act, loss, k) for act in ACTIVATIONS for loss in LOSSES for k in (1, 3)],
+)
+def test_forward_backward_finite_differences(activation, loss, n_outputs):
+    """grads is the gradient of the returned batch loss (alpha > 0, weights)."""
+    net, x, y, w, params, out_activation = _network_problem(activation, loss, n_outputs)
+    coefs, intercepts = net.unpack(params)
+    pre, _ = reference.mlp_forward(x, coefs, intercepts, activation, out_activation)
+    margin = min(np.abs(z).min() for z in pre[:-1])
+    assert margin > 1e-4  # no hidden pre-activation on the relu kink
+    scale = _gradient_scale(loss, n_outputs)
+    # scikit-learn's multi-output squared error: the data term's gradient is
+    # n_outputs times the loss's, the penalty's is not; check it without one
+    alpha = 0.05 if scale == 1 else 0.0
+    _, grads = _forward_backward(net, x, y, w, params, alpha)
+
+    def objective():
+        return _forward_backward(net, x, y, w, params, alpha)[0]
+
+    numeric = scale * numerical_gradient(objective, params)
+    assert relative_error(grads, numeric) < GRAD_RTOL
+
+
+def test_forward_backward_csr_matches_dense():
+    """A CSR first layer gives the dense batch's loss and gradient."""
+    X, csr, rows = _csr_batch(np.float64, seed=15)
+    dense = X[rows].toarray()
+    activation, loss = ACTIVATIONS[-1], LOSSES[0]
+    net = Network([8, 5, 4, 2], activation, loss, np.float64)
+    rng = np.random.default_rng(16)
+    params = rng.uniform(-0.8, 0.8, size=net.n_params)
+    y = _targets(loss, rng, 12, 2)
+    w = rng.uniform(0.2, 3.0, size=12)
+    value_dense, grads_dense = _forward_backward(net, dense, y, w, params, 0.1)
+    value_csr, grads_csr = _forward_backward(net, csr, y, w, params, 0.1)
+    assert_allclose(value_csr, value_dense, rtol=1e-12)
+    assert_allclose(grads_csr, grads_dense, rtol=1e-10, atol=1e-14)
+
+
+# ----------------------------------------------------------------------------
+# optimizers
+
+
+N_PARAMS, N_COEFS, ALPHA, SCALE = 23, 15, 0.3, 2.5
+
+
+def _penalized(params, raw, n_coefs, alpha, scale):
+    """scikit-learn's gradient: (raw + alpha * W) / scale, intercepts raw / scale."""
+    grads = raw / scale
+    grads[:n_coefs] = (raw[:n_coefs] + alpha * params[:n_coefs]) / scale
+    return grads
+
+
+@pytest.mark.parametrize("nesterov", [True, False])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_step_matches_transcription(momentum, nesterov):
+    """Several fused SGD steps equal the NumPy transcription of scikit-learn."""
+    rng = np.random.default_rng(17)
+    params = rng.normal(size=N_PARAMS)
+    expected = params.copy()
+    velocity = np.zeros(N_PARAMS)
+    ref = reference.SGD(N_PARAMS, 0.05, momentum, nesterov)
+    for _ in range(6):
+        raw = rng.normal(size=N_PARAMS)
+        grads = _penalized(expected, raw, N_COEFS, ALPHA, SCALE)
+        sgd_step(params, raw, velocity, N_COEFS, ALPHA, SCALE, 0.05, momentum, nesterov)
+        ref.update(expected, grads)
+        assert_allclose(params, expected, rtol=1e-14, atol=1e-15)
+        assert_allclose(velocity, ref.velocity, rtol=1e-14, atol=1e-15)
+
+
+def test_adam_step_matches_transcription():
+    """Several fused Adam steps equal the NumPy transcription of scikit-learn."""
+    rng = np.random.default_rng(18)
+    params = rng.normal(size=N_PARAMS)
+    expected = params.copy()
+    first, second = np.zeros(N_PARAMS), np.zeros(N_PARAMS)
+    ref = reference.Adam(N_PARAMS, 0.01, 0.9, 0.999, 1e-8)
+    for step in range(1, 8):
+        raw = rng.normal(size=N_PARAMS)
+        grads = _penalized(expected, raw, N_COEFS, ALPHA, SCALE)
+        rate = adam_learning_rate(0.01, 0.9, 0.999, step)
+        adam_step(
+            params, raw, first, second, N_COEFS, ALPHA, SCALE, rate, 0.9, 0.999, 1e-8
+        )
+        ref.update(expected, grads)
+        assert_allclose(rate, ref.learning_rate, rtol=1e-15)
+        assert_allclose(params, expected, rtol=1e-14, atol=1e-15)
+        assert_allclose(first, ref.m, rtol=1e-14, atol=1e-15)
+        assert_allclose(second, ref.v, rtol=1e-14, atol=1e-15)
+
+
+def _sklearn_layout():
+    """A flat vector and views of it shaped like an MLP's coefs + intercepts."""
+    net = Network([3, 4, 2], ACTIVATIONS[0], LOSSES[0], np.float64)
+    flat = np.random.default_rng(19).normal(size=net.n_params)
+    coefs, intercepts = net.unpack(flat)
+    views, start = [], 0
+    for arr in coefs + intercepts:
+        views.append(flat[start : start + arr.size].reshape(arr.shape))
+        start += arr.size
+    return net, flat, views
+
+
+def _sklearn_grads(net, flat_sk, raw):
+    coef_grads, intercept_grads = net.unpack(
+        _penalized(flat_sk, raw, net.n_coefs, ALPHA, SCALE)
+    )
+    return coef_grads + intercept_grads
+
+
+@pytest.mark.parametrize("nesterov", [True, False])
+def test_sgd_step_matches_sklearn_optimizer(nesterov):
+    """sgd_step on the flat vector equals SGDOptimizer.update_params."""
+    net, flat_sk, views = _sklearn_layout()
+    params = flat_sk.copy()
+    velocity = np.zeros_like(params)
+    opt = SGDOptimizer(views, learning_rate_init=0.1, momentum=0.8, nesterov=nesterov)
+    rng = np.random.default_rng(20)
+    for _ in range(5):
+        raw = rng.normal(size=params.size)
+        grads_sk = _sklearn_grads(net, flat_sk, raw)
+        sgd_step(
+            params,
+            raw,
+            velocity,
+            net.n_coefs,
+            ALPHA,
+            SCALE,
+            opt.learning_rate,
+            0.8,
+            nesterov,
+        )
+        opt.update_params(views, grads_sk)
+        assert_allclose(params, flat_sk, rtol=1e-14, atol=1e-15)
+    flat_velocity = np.concatenate([v.ravel() for v in opt.velocities])
+    assert_allclose(velocity, flat_velocity, rtol=1e-14, atol=1e-15)
+
+
+def test_adam_step_matches_sklearn_optimizer():
+    """adam_step + adam_learning_rate equal AdamOptimizer.update_params."""
+    net, flat_sk, views = _sklearn_layout()
+    params = flat_sk.copy()
+    first, second = np.zeros_like(params), np.zeros_like(params)
+    b1, b2, eps = 0.85, 0.99, 1e-7
+    opt = AdamOptimizer(
+        views, learning_rate_init=0.02, beta_1=b1, beta_2=b2, epsilon=eps
+    )
+    rng = np.random.default_rng(21)
+    for step in range(1, 6):
+        raw = rng.normal(size=params.size)
+        grads_sk = _sklearn_grads(net, flat_sk, raw)
+        rate = adam_learning_rate(0.02, b1, b2, step)
+        adam_step(
+            params, raw, first, second, net.n_coefs, ALPHA, SCALE, rate, b1, b2, eps
+        )
+        opt.update_params(views, grads_sk)
+        assert opt.t == step
+        assert_allclose(rate, opt.learning_rate, rtol=1e-15)
+        assert_allclose(params, flat_sk, rtol=1e-14, atol=1e-15)
+    assert_allclose(first, np.concatenate([m.ravel() for m in opt.ms]), rtol=1e-14)
+    assert_allclose(second, np.concatenate([v.ravel() for v in opt.vs]), rtol=1e-14)
+
+
+# ----------------------------------------------------------------------------
+# numerical edge cases
+
+
+def _loss_with_activation(activation):
+    names = [n for n, s in OUTPUT_LOSSES.items() if s.activation == activation]
+    if not names:
+        pytest.skip(f"no output loss uses {activation!r}")
+    return OUTPUT_LOSSES[names[0]]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_extreme_logits(dtype):
+    """Logits of +-1e4 give finite probabilities that sum to 1."""
+    spec = _loss_with_activation("softmax")
+    z = np.array(
+        [[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e4, 1e4, -1e4], [-1e4, 0.0, 1e4]],
+        dtype=dtype,
+    )
+    bias = np.array([0.0, 1.0, -1.0], dtype=dtype)
+    spec.forward(z, bias)
+    assert np.all(np.isfinite(z))
+    assert_allclose(z.sum(axis=1), 1.0, rtol=RTOL[dtype])
+    expected = reference.OUTPUT_ACTIVATIONS["softmax"](
+        np.array(
+            [
+                [1e4, -1e4 + 1, -1],
+                [-1e4, -1e4 + 1, -1e4 - 1],
+                [1e4, 1e4 + 1, -1e4 - 1],
+                [-1e4, 1, 1e4 - 1],
+            ]
+        )
+    )
+    assert_allclose(z, expected, rtol=RTOL[dtype], atol=ATOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_logistic_saturates_without_nan(dtype):
+    """logistic(-1000) == 0 and logistic(1000) == 1, hidden and output."""
+    spec = _loss_with_activation("logistic")
+    for forward in (HIDDEN_ACTIVATIONS["logistic"].forward, spec.forward):
+        z = np.array([[-1000.0, 1000.0], [-500.0, 500.0]], dtype=dtype)
+        with np.errstate(all="raise"):
+            forward(z, np.zeros(2, dtype=dtype))
+        assert_allclose(z[0], [0.0, 1.0], rtol=0, atol=0)
+        expected = reference.OUTPUT_ACTIVATIONS["logistic"]([[-500.0, 500.0]])
+        assert_allclose(z[1:], expected.astype(dtype), rtol=RTOL[dtype], atol=0)
+    delta = np.ones((1, 2), dtype=dtype)
+    HIDDEN_ACTIVATIONS["logistic"].backward(z[:1].copy(), delta)
+    assert_allclose(delta, 0.0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tanh_saturates_without_nan(dtype):
+    """tanh(+-1000) == +-1 with zero derivative."""
+    z = np.array([[-1000.0, 1000.0]], dtype=dtype)
+    HIDDEN_ACTIVATIONS["tanh"].forward(z, np.zeros(2, dtype=dtype))
+    assert_allclose(z, [[-1.0, 1.0]], rtol=0, atol=0)
+    delta = np.ones_like(z)
+    HIDDEN_ACTIVATIONS["tanh"].backward(z, delta)
+    assert_allclose(delta, 0.0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ["softmax", "logistic"])
+def test_log_losses_finite_at_certain_probabilities(activation, dtype):
+    """p in {0, 1}: finite loss, -log(eps) per confidently wrong entry."""
+    names = [n for n, s in OUTPUT_LOSSES.items() if s.activation == activation]
+    if not names:
+        pytest.skip(f"no output loss uses {activation!r}")
+    eps = float(np.finfo(dtype).eps)
+    p = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], dtype=dtype)
+    y = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=dtype)
+    w = np.array([1.0, 2.0, 0.5], dtype=dtype)
+    for name in names:
+        value = OUTPUT_LOSSES[name].loss_sum(p, y, w)
+        assert np.isfinite(value)
+        assert_allclose(value, reference.loss_sum(name, p, y, w), rtol=1e-12)
+        # the wrong rows cost at least -log(eps) each, weighted
+        assert value >= 2.5 * -np.log(eps) * (1 - 1e-6)
+        delta = np.empty_like(p)
+        output_delta(p, y, w, delta)
+        assert np.all(np.isfinite(delta))
