@@ -4,8 +4,17 @@
 for ``sklearn.neural_network``'s estimators of the same names.
 """
 
-from fastmlp._estimators import MLPClassifier, MLPRegressor
+from fastmlp._estimators import (
+    InconsistentVersionWarning,
+    MLPClassifier,
+    MLPRegressor,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["MLPClassifier", "MLPRegressor", "__version__"]
+__all__ = [
+    "InconsistentVersionWarning",
+    "MLPClassifier",
+    "MLPRegressor",
+    "__version__",
+]

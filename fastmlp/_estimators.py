@@ -42,6 +42,10 @@ _NON_FINITE_WEIGHTS = (
 )
 
 
+class InconsistentVersionWarning(UserWarning):
+    """A model is loaded by a fastmlp version other than the one that saved it."""
+
+
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
     """Base class for fastmlp's MLP classifier and regressor.
 
@@ -135,6 +139,25 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+
+    # ------------------------------------------------------------- persistence
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_fastmlp_version"] = _fastmlp_version()
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_fastmlp_version", "unknown (before 0.1.0)")
+        current = _fastmlp_version()
+        if saved != current:
+            warnings.warn(
+                f"Loading {type(self).__name__} saved by fastmlp {saved} with "
+                f"fastmlp {current}. This might lead to breaking code or invalid "
+                "results; refit the model with this version to be safe.",
+                InconsistentVersionWarning,
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     # ----------------------------------------------------------------- network
     def _network(self, dtype=None):
@@ -473,6 +496,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _fastmlp_version():
+    import fastmlp
+
+    return fastmlp.__version__
 
 
 def _shuffled(sample_idx, random_state):

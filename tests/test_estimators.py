@@ -268,3 +268,16 @@ def test_thread_policy_numba_pool_idle_and_fork_safe():
         assert os.waitstatus_to_exitcode(status) == 0, status
         """
     )
+
+
+def test_loading_a_model_from_another_version_warns(monkeypatch):
+    model = fastmlp.MLPRegressor(max_iter=5, random_state=0).fit(X_REG, Y_REG)
+    blob = pickle.dumps(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fastmlp.InconsistentVersionWarning)
+        pickle.loads(blob)  # same version: silent
+    monkeypatch.setattr(fastmlp, "__version__", "99.0.0")
+    with pytest.warns(fastmlp.InconsistentVersionWarning, match="99.0.0") as record:
+        loaded = pickle.loads(blob)
+    assert "0.1.0" in str(record[0].message)
+    np.testing.assert_array_equal(loaded.predict(X_REG), model.predict(X_REG))
