@@ -101,17 +101,34 @@ class Network:
         ).astype(self.dtype, copy=False)
 
     def unpack(self, params):
-        """Lists of new coefficient matrices and intercept vectors."""
+        """Lists of coefficient matrices and intercept vectors that are views
+        of ``params`` (so they change when ``params`` is trained in place)."""
         coefs, intercepts = [], []
         start = 0
         for fan_in, fan_out in zip(self.units[:-1], self.units[1:]):
             end = start + fan_in * fan_out
-            coefs.append(params[start:end].reshape(fan_in, fan_out).copy())
+            coefs.append(params[start:end].reshape(fan_in, fan_out))
             start = end
         for fan_out in self.units[1:]:
-            intercepts.append(params[start : start + fan_out].copy())
+            intercepts.append(params[start : start + fan_out])
             start += fan_out
         return coefs, intercepts
+
+    def views_of(self, params, coefs, intercepts):
+        """Whether ``coefs`` and ``intercepts`` are exactly ``unpack(params)``."""
+        if len(coefs) != len(self.units) - 1 or len(intercepts) != len(coefs):
+            return False
+        expected = self.unpack(params)
+        for mine, theirs in zip(expected[0] + expected[1], coefs + intercepts):
+            if not (
+                isinstance(theirs, np.ndarray)
+                and theirs.shape == mine.shape
+                and theirs.dtype == mine.dtype
+                and theirs.__array_interface__["data"][0] == mine.ctypes.data
+                and theirs.strides == mine.strides
+            ):
+                return False
+        return True
 
     def allocate_work(self, n_rows, dense_input):
         """Work buffers for batches of up to ``n_rows`` rows."""

@@ -143,6 +143,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     # ------------------------------------------------------------- persistence
     def __getstate__(self):
         state = super().__getstate__()
+        state.pop("_flat_params", None)  # coefs_ hold the same numbers
         state["_fastmlp_version"] = _fastmlp_version()
         return state
 
@@ -158,6 +159,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 stacklevel=2,
             )
         super().__setstate__(state)
+        self._relink_weights()
 
     # ----------------------------------------------------------------- network
     def _network(self, dtype=None):
@@ -172,14 +174,59 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             return "binary_log_loss"
         return self.loss
 
+    def _set_weights(self, network, params):
+        """Store the flat parameter vector, with coefs_ and intercepts_ as views."""
+        self._flat_params = params
+        self.coefs_, self.intercepts_ = network.unpack(params)
+
+    def _weights(self, network):
+        """The flat parameter vector of the current coefs_ and intercepts_.
+
+        Free while coefs_ and intercepts_ are the views ``_set_weights`` made
+        (edits to them in place are edits of the vector); otherwise (arrays
+        assigned by the user) a packed copy, and the model is left unchanged.
+        """
+        params = getattr(self, "_flat_params", None)
+        if params is not None and params.dtype == network.dtype:
+            if network.views_of(params, self.coefs_, self.intercepts_):
+                return params
+        return network.pack(self.coefs_, self.intercepts_)
+
+    def _relink_weights(self):
+        """Make coefs_ and intercepts_ views of one flat vector again (after a
+        copy of the model's state broke the link)."""
+        if hasattr(self, "coefs_"):
+            network = self._network()
+            self._set_weights(network, network.pack(self.coefs_, self.intercepts_))
+
+    def _validated_for_predict(self, X):
+        """validate_data(reset=False), with a fast path for plain float arrays."""
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in (np.float32, np.float64)
+            and X.shape[0] > 0
+            and X.shape[1] == getattr(self, "n_features_in_", -1)
+            and not hasattr(self, "feature_names_in_")
+            and np.isfinite(X).all()
+        ):
+            return X
+        return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+
     def _forward_pass_fast(self, X, check_input=True):
         """The network's output (after the output activation) for X."""
         if check_input:
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+            X = self._validated_for_predict(X)
         network = self._network()
         X = X.astype(network.dtype, copy=False)
-        params = network.pack(self.coefs_, self.intercepts_)
-        return network.predict(X, params)
+        return network.predict(X, self._weights(network))
+
+    def _check_is_fitted(self):
+        if not hasattr(self, "coefs_"):
+            check_is_fitted(self)  # raises NotFittedError
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coefs_")
 
     # ----------------------------------------------------------------- fitting
     def _initialize(self, y, layer_units, dtype):
@@ -238,6 +285,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved_state)
+            self._relink_weights()
             raise
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
@@ -299,7 +347,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         )
         self.n_iter_ = _lbfgs_iterations(opt_res, self.max_iter)
         self.loss_ = opt_res.fun
-        self.coefs_, self.intercepts_ = network.unpack(opt_res.x.astype(X.dtype))
+        self._set_weights(network, opt_res.x.astype(X.dtype))
 
     def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental):
         network = _engine.Network(
@@ -366,6 +414,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             network, y_train, sample_weight_train, n_samples
         )
         params = network.pack(self.coefs_, self.intercepts_)
+        self._set_weights(network, params)  # coefs_ follow the training
         trainer = _engine.StochasticTrainer(
             network,
             X_train,
@@ -382,7 +431,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 if self.shuffle:
                     sample_idx = _shuffled(sample_idx, self._random_state)
                 self.loss_ = trainer.run_epoch(sample_idx if self.shuffle else None)
-                self.coefs_, self.intercepts_ = network.unpack(params)
                 self.n_iter_ += 1
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
@@ -424,11 +472,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=4)
-            self.coefs_, self.intercepts_ = network.unpack(params)
 
         if early_stopping:
-            self.coefs_ = self._best_coefs
-            self.intercepts_ = self._best_intercepts
+            self._set_weights(
+                network, network.pack(self._best_coefs, self._best_intercepts)
+            )
 
     def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
         if early_stopping:
@@ -786,7 +834,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y : ndarray, shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        check_is_fitted(self)
+        self._check_is_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
@@ -881,7 +929,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y_prob : ndarray of shape (n_samples, n_classes)
             The probability of each class, classes ordered as in ``classes_``.
         """
-        check_is_fitted(self)
+        self._check_is_fitted()
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
@@ -999,7 +1047,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values.
         """
-        check_is_fitted(self)
+        self._check_is_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):

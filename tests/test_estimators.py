@@ -281,3 +281,21 @@ def test_loading_a_model_from_another_version_warns(monkeypatch):
         loaded = pickle.loads(blob)
     assert "0.1.0" in str(record[0].message)
     np.testing.assert_array_equal(loaded.predict(X_REG), model.predict(X_REG))
+
+
+def test_predict_sees_coefs_edited_in_place_or_assigned():
+    import reference
+
+    model = fastmlp.MLPClassifier(hidden_layer_sizes=(6,), max_iter=5, random_state=0)
+    model.fit(X_CLF, Y_CLF)
+
+    def expected():
+        _, outputs = reference.mlp_forward(
+            X_CLF, model.coefs_, model.intercepts_, "relu", "softmax"
+        )
+        return outputs[-1]
+
+    model.coefs_[0][:2] *= -3.0  # in place
+    np.testing.assert_allclose(model.predict_proba(X_CLF), expected(), rtol=1e-12)
+    model.coefs_ = [2.0 * c for c in model.coefs_]  # new arrays
+    np.testing.assert_allclose(model.predict_proba(X_CLF), expected(), rtol=1e-12)
