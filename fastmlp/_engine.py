@@ -114,22 +114,6 @@ class Network:
             start += fan_out
         return coefs, intercepts
 
-    def views_of(self, params, coefs, intercepts):
-        """Whether ``coefs`` and ``intercepts`` are exactly ``unpack(params)``."""
-        if len(coefs) != len(self.units) - 1 or len(intercepts) != len(coefs):
-            return False
-        expected = self.unpack(params)
-        for mine, theirs in zip(expected[0] + expected[1], coefs + intercepts):
-            if not (
-                isinstance(theirs, np.ndarray)
-                and theirs.shape == mine.shape
-                and theirs.dtype == mine.dtype
-                and theirs.__array_interface__["data"][0] == mine.ctypes.data
-                and theirs.strides == mine.strides
-            ):
-                return False
-        return True
-
     def allocate_work(self, n_rows, dense_input):
         """Work buffers for batches of up to ``n_rows`` rows."""
         units = self.units

@@ -143,7 +143,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     # ------------------------------------------------------------- persistence
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_flat_params", None)  # coefs_ hold the same numbers
+        state.pop("_linked_weights", None)  # coefs_ hold the same numbers
+        state.pop("_network_cache", None)
         state["_fastmlp_version"] = _fastmlp_version()
         return state
 
@@ -162,12 +163,16 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self._relink_weights()
 
     # ----------------------------------------------------------------- network
-    def _network(self, dtype=None):
+    def _network(self):
         """The engine's view of the current coefs_ (shape, activation, loss)."""
-        units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
-        loss = _engine.LOSS_OF_OUTPUT_ACTIVATION[self.out_activation_]
-        dtype = self.coefs_[0].dtype if dtype is None else dtype
-        return _engine.Network(units, self.activation, loss, dtype)
+        units = (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
+        key = (units, self.activation, self.out_activation_, self.coefs_[0].dtype)
+        cached = getattr(self, "_network_cache", None)
+        if cached is None or cached[0] != key:
+            loss = _engine.LOSS_OF_OUTPUT_ACTIVATION[self.out_activation_]
+            network = _engine.Network(units, self.activation, loss, key[3])
+            cached = self._network_cache = (key, network)
+        return cached[1]
 
     def _training_loss_name(self):
         if self.loss == "log_loss" and self.out_activation_ == "logistic":
@@ -176,20 +181,24 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _set_weights(self, network, params):
         """Store the flat parameter vector, with coefs_ and intercepts_ as views."""
-        self._flat_params = params
         self.coefs_, self.intercepts_ = network.unpack(params)
+        self._linked_weights = (params, tuple(self.coefs_), tuple(self.intercepts_))
 
     def _weights(self, network):
         """The flat parameter vector of the current coefs_ and intercepts_.
 
-        Free while coefs_ and intercepts_ are the views ``_set_weights`` made
+        Free while coefs_ and intercepts_ hold the views ``_set_weights`` made
         (edits to them in place are edits of the vector); otherwise (arrays
         assigned by the user) a packed copy, and the model is left unchanged.
         """
-        params = getattr(self, "_flat_params", None)
-        if params is not None and params.dtype == network.dtype:
-            if network.views_of(params, self.coefs_, self.intercepts_):
-                return params
+        linked = getattr(self, "_linked_weights", None)
+        if (
+            linked is not None
+            and linked[0].dtype == network.dtype
+            and _same_objects(linked[1], self.coefs_)
+            and _same_objects(linked[2], self.intercepts_)
+        ):
+            return linked[0]
         return network.pack(self.coefs_, self.intercepts_)
 
     def _relink_weights(self):
@@ -321,6 +330,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         weights = self.coefs_ + self.intercepts_
         if not all(np.isfinite(w).all() for w in weights):
             raise ValueError(_NON_FINITE_WEIGHTS)
+        self._network()  # cached now, so that predict leaves __dict__ alone
         return self
 
     def _training_arrays(self, network, y, sample_weight, n_samples):
@@ -544,6 +554,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _same_objects(expected, actual):
+    return len(expected) == len(actual) and all(
+        a is b for a, b in zip(expected, actual)
+    )
 
 
 def _fastmlp_version():
