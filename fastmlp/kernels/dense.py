@@ -48,7 +48,13 @@ def dense_backward_params(x, delta, coef_grad, intercept_grad):
 
 @kernel
 def dense_backward_input(delta, coef, out):
-    np.dot(delta, coef.T, out)
+    if coef.shape[1] == 1:
+        # an outer product (single-output layer): a loop beats a BLAS call
+        for i in range(delta.shape[0]):
+            for k in range(coef.shape[0]):
+                out[i, k] = delta[i, 0] * coef[k, 0]
+    else:
+        np.dot(delta, coef.T, out)
 
 
 @kernel
