@@ -1,10 +1,10 @@
 """How kernels are compiled, and dispatch by integer code inside compiled code.
 
-``kernel`` is the decorator of every kernel: ``cache=True`` (machine code is
-cached on disk next to the sources) and numpy's error model (a division by zero
-gives inf or nan instead of a Python exception check per division, which keeps
-loops vectorizable; non-finite results are caught once per fit, as scikit-learn
-does).
+``kernel`` is the decorator of every kernel: ``cache=True`` where a writable
+cache location exists (machine code is cached on disk) and numpy's error model
+(a division by zero gives inf or nan instead of a Python exception check per
+division, which keeps loops vectorizable; non-finite results are caught once
+per fit, as scikit-learn does).
 
 A compiled loop cannot call Python callables, so each registry (activations,
 losses) is turned into a jitted ``switch(code, *args)`` that calls
@@ -17,7 +17,20 @@ defeat numba's cache).
 
 from numba import njit
 
-kernel = njit(cache=True, error_model="numpy")
+
+def kernel(function):
+    """Compile ``function`` as a kernel, cached on disk where numba can write.
+
+    numba caches next to the sources or, failing that, in a user-wide cache
+    directory; when neither is writable it refuses ``cache=True`` at
+    decoration time, and the kernel is then compiled once per process instead.
+    """
+    try:
+        return njit(cache=True, error_model="numpy")(function)
+    except RuntimeError as error:
+        if "cannot cache" not in str(error):
+            raise
+        return njit(cache=False, error_model="numpy")(function)
 
 
 def make_switch(kernels, first_code=0):
