@@ -1,103 +1,238 @@
-"""fastmlp next to scikit-learn on a data set that ships with scikit-learn.
+"""fastmlp next to scikit-learn, PyTorch and JAX: training and predict speed.
 
-Trains the default ``MLPClassifier`` of each library on the same split of the
-digits data set (the same parameters and random_state), alternating the two
-libraries over repeats, and prints the median fit time of each, their ratio
-and the test accuracy each reached.
+Trains the same networks in one process with fastmlp, scikit-learn's MLP on
+the same parameters, and PyTorch and JAX on the CPU when they import (same
+architecture, Adam, batch size, epochs and dtype; every library shuffles every
+epoch). Libraries take turns over repeats; the report gives medians and
+ratios of medians (other library / fastmlp), the held-out score each reached,
+fastmlp's GFLOP/s against this machine's matmul peak, peak memory of a fit,
+a scaling sweep and startup costs. See ``workloads.py`` for the workloads.
 
-Usage: ``python benchmarks/run.py [--quick] [--repeats N] [--json PATH]``
+Usage::
+
+    python benchmarks/run.py [--quick] [--repeats N] [--json PATH] [--png PATH]
+                             [--only NAME[,NAME]] [--dtypes float64[,float32]]
+                             [--no-memory] [--tiny]
+
+``--quick`` (README's quickstart): the small workload in float64 and float32
+and the lbfgs workload in float64, at reduced sizes, 3 repeats, no sweep.
+``--tiny`` shrinks every size further (for the test suite). torch, jax and
+matplotlib are optional: without them their parts are skipped with a note.
 """
 
 import argparse
 import json
-import os
-import platform
-import statistics
+import math
+import sys
 import time
-import warnings
+from importlib import metadata
+from pathlib import Path
 
+# the sibling modules import as top-level modules: this folder is sys.path[0]
+import libraries
+import measure
 import numpy as np
-from sklearn import neural_network
-from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
+import peers
+import probes
+import report
+import suite
+import workloads
 
-import fastmlp
-
-
-def _timed_fit(estimator, X, y):
-    start = time.perf_counter()
-    estimator.fit(X, y)
-    return time.perf_counter() - start
+SECTIONS = ("sweep", "startup")
+DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
-def run(repeats, max_iter):
-    """Median fit times and scores of both libraries; returns a dict."""
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, random_state=0, stratify=y
+def _version(name):
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def parse_args(argv=None):
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    scaler = StandardScaler().fit(X_train)
-    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    params = {"random_state": 0, "max_iter": max_iter}
-    libraries = {
-        "scikit-learn": neural_network.MLPClassifier,
-        "fastmlp": fastmlp.MLPClassifier,
-    }
+    parser.add_argument(
+        "--quick", action="store_true", help="small and lbfgs, reduced, 3 repeats"
+    )
+    parser.add_argument("--tiny", action="store_true", help="tiny sizes (tests)")
+    parser.add_argument("--repeats", type=int, default=None, help="default 5 (3)")
+    parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--png", default=None, help="bar chart of the ratios here")
+    names = ", ".join(list(workloads.WORKLOADS) + list(SECTIONS))
+    parser.add_argument(
+        "--only", default=None, help=f"comma-separated subset of: {names}"
+    )
+    parser.add_argument(
+        "--dtypes", default=None, help="float64,float32 (default: both)"
+    )
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip the memory subprocesses"
+    )
+    args = parser.parse_args(argv)
+    if args.only:
+        args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+        unknown = set(args.only) - set(workloads.WORKLOADS) - set(SECTIONS)
+        if unknown:
+            parser.error(f"--only: unknown {sorted(unknown)}; choose from {names}")
+    if args.dtypes:
+        args.dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
+        if not args.dtypes or set(args.dtypes) - set(DTYPES):
+            parser.error("--dtypes: float64 and/or float32")
+    if args.repeats is not None and args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
 
-    times = {name: [] for name in libraries}
-    scores = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+
+def plan(args):
+    """``[(workload, dtype name)]`` to run, in order."""
+    names = None
+    if args.only:
+        names = [n for n in args.only if n in workloads.WORKLOADS]
+    chosen = workloads.selected(names, args.quick, args.tiny)
+    dtypes = args.dtypes or list(DTYPES)
+    steps = []
+    for workload in chosen:
+        for dtype in dtypes:
+            if args.quick and workload.name == "lbfgs" and dtype != "float64":
+                continue  # quick: lbfgs in float64 only
+            steps.append((workload, dtype))
+    return steps
+
+
+def _measure_memory(args, workload, dtype_name):
+    """Memory probes: every training workload; quick: small in float64 only."""
+    if args.no_memory:
+        return False
+    return not args.quick or (workload.name == "small" and dtype_name == "float64")
+
+
+def _log(text):
+    """Progress, on stderr (the report goes to stdout)."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def _wants(args, section):
+    return args.only is None or section in args.only
+
+
+def run(args):
+    """Run what ``args`` asks for; the JSON-ready result."""
+    mode = "quick" if args.quick else "full"
+    if args.tiny:
+        mode += "+tiny"
+    repeats = args.repeats or (3 if args.quick else 5)
+    peer_versions, skipped = peers.available()
+    versions = {
+        "fastmlp": _version("fastmlp"),
+        "numpy": np.__version__,
+        "scipy": _version("scipy"),
+        "scikit-learn": _version("scikit-learn"),
+        "numba": _version("numba"),
+        "threadpoolctl": _version("threadpoolctl"),
+        **peer_versions,
+    }
+    size, tries = (256, 2) if args.tiny else (2048, 3 if args.quick else 5)
+    peak = {"size": size, "tries": tries}
+    for name, dtype in DTYPES.items():
+        peak[name] = measure.matmul_peak(dtype, size, tries)
+    result = {
+        "mode": mode,
+        "settings": {**workloads.COMMON, "repeats": repeats, "solver": "adam"},
+        "machine": measure.machine(versions),
+        "peers": peer_versions,
+        "skipped": {name: f"not importable: {why}" for name, why in skipped.items()},
+        "matmul_peak_gflops": peak,
+        "flop_formula": workloads.FLOP_FORMULA,
+        "memory_method": probes.MEMORY_METHOD,
+        "workloads": [],
+        "predict": [],
+        "sweep": None,
+        "startup": None,
+    }
+    for workload, dtype_name in plan(args):
         start = time.perf_counter()
-        fastmlp.MLPClassifier(**params).fit(X_train[:50], y_train[:50])
-        first_fit = time.perf_counter() - start
-        for _ in range(repeats):
-            for name, cls in libraries.items():
-                model = cls(**params)
-                times[name].append(_timed_fit(model, X_train, y_train))
-                scores[name] = model.score(X_test, y_test)
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    return {
-        "data": f"digits, {X_train.shape[0]} x {X_train.shape[1]}, 10 classes",
-        "estimator": f"MLPClassifier(random_state=0, max_iter={max_iter})",
-        "repeats": repeats,
-        "median_fit_seconds": medians,
-        "test_accuracy": scores,
-        "speedup": medians["scikit-learn"] / medians["fastmlp"],
-        "first_fit_seconds_including_compile_or_cache_load": first_fit,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "processor": platform.processor() or platform.machine(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
+        names = libraries.for_workload(workload, peer_versions)
+        dtype = DTYPES[dtype_name]
+        if workload.kind == "predict":
+            row = suite.predict(
+                workload,
+                dtype,
+                names,
+                repeats,
+                peak[dtype_name],
+                latency_calls=20 if args.tiny else 300,
+            )
+            result["predict"].append(row)
+        else:
+            row = suite.train(
+                workload,
+                dtype,
+                names,
+                repeats,
+                peak[dtype_name],
+                memory=_measure_memory(args, workload, dtype_name),
+            )
+            result["workloads"].append(row)
+        _log(f"{workload.name} {dtype_name}: {time.perf_counter() - start:.1f} s")
+    base = workloads.WORKLOADS["small"]
+    if args.tiny:
+        base = workloads.selected(["small"], False, True)[0]
+    if not args.quick and _wants(args, "sweep"):
+        start = time.perf_counter()
+        result["sweep"] = suite.sweep(base, repeats, args.tiny)
+        _log(f"sweep: {time.perf_counter() - start:.1f} s")
+    if _wants(args, "startup"):
+        start = time.perf_counter()
+        small = workloads.selected(["small"], args.quick, args.tiny)[0]
+        result["startup"] = suite.startup(
+            small, repeats=1 if args.tiny else 3, cold=not (args.quick or args.tiny)
+        )
+        _log(f"startup: {time.perf_counter() - start:.1f} s")
+    result["summary"] = {
+        "scikit_learn_ratio_geometric_mean": _geometric_mean(
+            [row["ratio_to_fastmlp"]["scikit-learn"] for row in result["workloads"]]
+        ),
+        "peer_ratio_geometric_mean": {
+            name: _geometric_mean(
+                [
+                    row["ratio_to_fastmlp"][name]
+                    for row in result["workloads"]
+                    if name in row["ratio_to_fastmlp"]
+                ]
+            )
+            for name in ("torch", "jax")
         },
     }
+    return result
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer epochs, 3 repeats")
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--json", default=None, help="also write the results here")
-    args = parser.parse_args()
-    repeats = args.repeats or (3 if args.quick else 5)
-    max_iter = 50 if args.quick else 200
-    result = run(repeats, max_iter)
+def _geometric_mean(values):
+    return math.exp(sum(map(math.log, values)) / len(values)) if values else None
 
-    print(f"data: {result['data']}; {result['estimator']}; {repeats} repeats")
-    print(
-        "first fastmlp fit in this process (compile or cache load): "
-        f"{result['first_fit_seconds_including_compile_or_cache_load']:.2f} s"
-    )
-    print(f"{'library':<14}{'median fit (s)':>16}{'test accuracy':>16}")
-    for name, seconds in result["median_fit_seconds"].items():
-        print(f"{name:<14}{seconds:>16.3f}{result['test_accuracy'][name]:>16.4f}")
-    print(f"fastmlp is {result['speedup']:.1f}x faster than scikit-learn")
+
+def main(argv=None):
+    """Entry point."""
+    args = parse_args(argv)
+    result = run(args)
+    print(report.text(result))
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         with open(args.json, "w") as stream:
             json.dump(result, stream, indent=2)
+        print(f"\nresults written to {args.json}")
+    if args.png:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print("note: matplotlib is not importable; no chart written")
+        else:
+            Path(args.png).parent.mkdir(parents=True, exist_ok=True)
+            report.chart(result, args.png)
+            print(f"chart written to {args.png}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,353 @@
+"""The printed tables and the PNG chart of a benchmark run's results."""
+
+import math
+
+import libraries
+
+RATIO_NOTE = (
+    "ratio = that library's median / fastmlp's median, from alternating "
+    "repeats (>1: fastmlp is faster); load = the machine's 1-minute load "
+    "average before and after the workload (this run itself adds 1-2; 2 cores)"
+)
+
+
+def _present(rows):
+    """The libraries that appear in any of ``rows``, in ``libraries.ALL`` order."""
+    found = {name for row in rows for name in row["libraries"]}
+    return [name for name in libraries.ALL if name in found]
+
+
+def _table(header, lines, left=2):
+    """Columns sized to fit; the first ``left`` columns left-aligned."""
+    rows = [header, *lines]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    out = []
+    for cells in rows:
+        text = "  ".join(
+            cell.ljust(width) if i < left else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths))
+        )
+        out.append(text.rstrip())
+    out.insert(1, "-" * len(max(out, key=len)))
+    return "\n".join(out)
+
+
+def machine_lines(result):
+    """The description of the machine and software."""
+    m = result["machine"]
+    pools = "; ".join(
+        f"{p['internal_api']} {p['version'] or ''} {p['architecture'] or ''}"
+        f" {p['num_threads']} threads ({p['user_api']}: {p['library']})".replace(
+            "  ", " "
+        )
+        for p in m["threadpools"]
+    )
+    versions = ", ".join(
+        f"{name} {version}" for name, version in m["versions"].items() if version
+    )
+    peak = result["matmul_peak_gflops"]
+    return [
+        f"CPU: {m['cpu_model']}, {m['logical_cores']} logical cores "
+        f"({m['usable_cores']} usable); load average at start "
+        + " ".join(f"{x:.2f}" for x in m["load_average_at_start"]),
+        f"thread pools (threadpoolctl): {pools}",
+        f"Python {m['python']} on {m['platform']}",
+        f"versions: {versions}",
+        f"matmul peak (NumPy {peak['size']}x{peak['size']} @ "
+        f"{peak['size']}x{peak['size']}, best of {peak['tries']}): "
+        + ", ".join(f"{d} {peak[d]:.1f} GFLOP/s" for d in ("float64", "float32")),
+    ]
+
+
+def training_table(rows):
+    """Median fit seconds and ratios to fastmlp, one line per workload and dtype."""
+    names = _present(rows)
+    header = ["workload", "dtype"] + [
+        name if name == "fastmlp" else f"{name} (ratio)" for name in names
+    ]
+    header.append("load")
+    lines = []
+    for row in rows:
+        cells = [row["workload"], row["dtype"]]
+        for name in names:
+            if name not in row["median_seconds"]:
+                cells.append("-")
+            elif name == "fastmlp":
+                cells.append(f"{row['median_seconds'][name]:.3f} s")
+            else:
+                cells.append(
+                    f"{row['median_seconds'][name]:.3f} s "
+                    f"({row['ratio_to_fastmlp'][name]:.2f}x)"
+                )
+        cells.append("{:.1f}-{:.1f}".format(*row["load_average"]))
+        lines.append(cells)
+    return _table(header, lines)
+
+
+def best_table(rows):
+    """Best (least disturbed) fit time of each library and ratios of those."""
+    names = _present(rows)
+    lines = []
+    for row in rows:
+        best, ratio = row["min_seconds"], row["ratio_of_minima_to_fastmlp"]
+        cells = [row["workload"], row["dtype"]]
+        for name in names:
+            if name not in best:
+                cells.append("-")
+            elif name == "fastmlp":
+                cells.append(f"{best[name]:.3f} s")
+            else:
+                cells.append(f"{best[name]:.3f} s ({ratio[name]:.2f}x)")
+        spread = max(row["seconds"]["fastmlp"]) / best["fastmlp"]
+        cells.append(f"{spread:.1f}x")
+        lines.append(cells)
+    header = ["workload", "dtype"] + [
+        name if name == "fastmlp" else f"{name} (ratio)" for name in names
+    ]
+    return _table(header + ["fastmlp max/min"], lines)
+
+
+def score_table(rows):
+    """Held-out scores (accuracy, or R^2 for regression)."""
+    names = _present(rows)
+    lines = []
+    for row in rows:
+        cells = [row["workload"], row["dtype"], row["score_name"]]
+        cells += [
+            f"{row['score'][name]:.4f}" if name in row["score"] else "-"
+            for name in names
+        ]
+        lines.append(cells)
+    return _table(["workload", "dtype", "metric"] + names, lines, left=3)
+
+
+def flops_table(rows):
+    """Achieved GFLOP/s of fastmlp and its fraction of the matmul peak."""
+    names = _present(rows)
+    lines = []
+    for row in rows:
+        cells = [
+            row["workload"],
+            row["dtype"],
+            f"{row['gflop']:.1f}",
+            f"{100 * row['fastmlp_fraction_of_peak']:.1f} %",
+        ]
+        cells += [
+            f"{row['gflops'][name]:.2f}" if name in row["gflops"] else "-"
+            for name in names
+        ]
+        lines.append(cells)
+    header = ["workload", "dtype", "GFLOP", "fastmlp/peak"] + [
+        f"{name} GFLOP/s" for name in names
+    ]
+    return _table(header, lines)
+
+
+def memory_table(rows):
+    """Peak RSS of a fit per library (MB), and how much the fit raised it."""
+    rows = [row for row in rows if row.get("memory")]
+    if not rows:
+        return None
+    names = _present(rows)
+    lines = []
+    for row in rows:
+        cells = [row["workload"], row["dtype"]]
+        for name in names:
+            probe = row["memory"].get(name)
+            if probe and probe["peak_mb"] is not None:
+                cells.append(f"{probe['peak_mb']:.0f} (+{probe['fit_mb']:.0f})")
+            else:
+                cells.append("-")
+        lines.append(cells)
+    return _table(["workload", "dtype"] + names, lines)
+
+
+def predict_table(rows):
+    """Throughput and one-row latency of predict_proba."""
+    lines = []
+    for row in rows:
+        for name in row["libraries"]:
+            ratio = row["ratio_to_fastmlp"].get(name)
+            latency_ratio = row["latency_ratio_to_fastmlp"].get(name)
+            lines.append(
+                [
+                    row["dtype"],
+                    name,
+                    f"{row['rows_per_second'][name]:,.0f}",
+                    f"{row['gflops'][name]:.1f}",
+                    "-" if ratio is None else f"{ratio:.2f}x",
+                    f"{row['latency_us'][name]:,.0f}",
+                    "-" if latency_ratio is None else f"{latency_ratio:.2f}x",
+                    f"{row['score'][name]:.4f}",
+                    f"{row['max_abs_proba_difference_to_fastmlp'][name]:.1e}",
+                ]
+            )
+    header = [
+        "dtype",
+        "library",
+        "rows/s",
+        "GFLOP/s",
+        "time ratio",
+        "1-row us",
+        "ratio",
+        "accuracy",
+        "max|dP|",
+    ]
+    return _table(header, lines)
+
+
+def sweep_table(sweep):
+    """fastmlp's and scikit-learn's fit time along each sweep axis."""
+    lines = []
+    for point in sweep["points"]:
+        median = point["median_seconds"]
+        lines.append(
+            [
+                point["axis"],
+                f"{point['value']:,}",
+                f"{median['fastmlp']:.3f} s",
+                f"{median['scikit-learn']:.3f} s",
+                f"{point['ratio_to_fastmlp']['scikit-learn']:.2f}x",
+            ]
+        )
+    return _table(["axis", "value", "fastmlp", "scikit-learn", "ratio"], lines, 1)
+
+
+def startup_lines(startup):
+    """Import time and first-fit numbers."""
+    imp = startup["import"]
+    warm = startup["first_fit_warm_cache"]
+    lines = [
+        f"import fastmlp after import sklearn.neural_network: "
+        f"{imp['fastmlp_extra_seconds']:.3f} s (sklearn.neural_network itself "
+        f"{imp['sklearn_neural_network_seconds']:.3f} s; fresh processes, "
+        f"median of {imp['repeats']})",
+        f"first fastmlp fit in a fresh process, warm numba cache: "
+        f"{warm['first_fit_seconds']:.3f} s; a later fit in that process "
+        f"{warm['later_fit_seconds']:.3f} s; difference "
+        f"{warm['first_minus_later_seconds']:.3f} s ({startup['workload']}, float64)",
+    ]
+    cold = startup.get("first_fit_cold_cache")
+    if cold:
+        lines.append(
+            f"same with a cold cache (empty NUMBA_CACHE_DIR, so it compiles): "
+            f"first {cold['first_fit_seconds']:.1f} s, later "
+            f"{cold['later_fit_seconds']:.3f} s"
+        )
+    return lines
+
+
+def headline(result):
+    """The line 'fastmlp is N.Nx faster than scikit-learn' (or slower)."""
+    ratio = result["summary"]["scikit_learn_ratio_geometric_mean"]
+    if ratio is None:
+        return None
+    what = (
+        f"fastmlp is {ratio:.1f}x faster than scikit-learn"
+        if ratio >= 1
+        else f"fastmlp is {1 / ratio:.1f}x slower than scikit-learn"
+    )
+    return f"{what} (geometric mean of the training ratios above)"
+
+
+def text(result):
+    """The whole printed report."""
+    parts = ["\n".join(machine_lines(result))]
+    settings = result["settings"]
+    parts.append(
+        f"mode {result['mode']}; {settings['repeats']} repeats; solver adam "
+        f"(lbfgs row: L-BFGS), batch {settings['batch_size']}, "
+        f"{settings['activation']}, alpha {settings['alpha']}, learning rate "
+        f"{settings['learning_rate_init']}, shuffled every epoch, tol=0 "
+        "(every library runs exactly the listed epochs)"
+    )
+    notes = [f"note: {name} skipped ({why})" for name, why in result["skipped"].items()]
+    if notes:
+        parts.append("\n".join(notes))
+    rows = result["workloads"]
+    if rows:
+        parts.append(
+            "Training: median fit time; " + RATIO_NOTE + "\n" + training_table(rows)
+        )
+        parts.append(
+            "Training, best of the repeats (the least disturbed run of each "
+            "library; a check on the medians when the machine is busy)\n"
+            + best_table(rows)
+        )
+        parts.append("Held-out score\n" + score_table(rows))
+        parts.append(
+            "Achieved training GFLOP/s; " + result["flop_formula"] + "; "
+            "fastmlp/peak = fastmlp's GFLOP/s / the matmul peak of that dtype\n"
+            + flops_table(rows)
+        )
+        memory = memory_table(rows)
+        if memory:
+            parts.append(
+                "Peak memory of a fit, MB: peak RSS (+ rise during the fit); "
+                + result["memory_method"]
+                + "\n"
+                + memory
+            )
+    if result["predict"]:
+        parts.append(
+            "Predict: predict_proba on all rows at once (throughput) and on one "
+            "row (latency, median of single calls); ratios as above, same "
+            "weights in every library\n" + predict_table(result["predict"])
+        )
+    if result["sweep"]:
+        parts.append(
+            f"Scaling sweep ({result['sweep']['base']}, float64; "
+            "width = the hidden layer's units): median fit time\n"
+            + sweep_table(result["sweep"])
+        )
+    if result["startup"]:
+        parts.append("Startup\n" + "\n".join(startup_lines(result["startup"])))
+    line = headline(result)
+    if line:
+        parts.append(line)
+    return "\n\n".join(parts)
+
+
+def chart(result, path):
+    """A bar chart of the ratios to fastmlp (log scale) saved as PNG ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = []  # (label, {library: ratio})
+    for row in result["workloads"]:
+        groups.append((f"{row['workload']}\n{row['dtype']}", row["ratio_to_fastmlp"]))
+    for row in result["predict"]:
+        groups.append((f"predict\n{row['dtype']}", row["ratio_to_fastmlp"]))
+        groups.append((f"1-row\n{row['dtype']}", row["latency_ratio_to_fastmlp"]))
+    peers = [name for name in libraries.ALL[1:] if any(name in g for _, g in groups)]
+    colors = {"scikit-learn": "#f89939", "torch": "#ee4c2c", "jax": "#5e97f6"}
+    width = 0.8 / max(len(peers), 1)
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(groups) + 2), 4.8))
+    for k, name in enumerate(peers):
+        xs = [i + (k - (len(peers) - 1) / 2) * width for i in range(len(groups))]
+        values = [g.get(name, math.nan) for _, g in groups]
+        bars = ax.bar(xs, values, width, label=name, color=colors[name])
+        for bar, value in zip(bars, values):
+            if not math.isnan(value):
+                ax.annotate(
+                    f"{value:.2g}",
+                    (bar.get_x() + bar.get_width() / 2, value),
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                )
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([label for label, _ in groups], fontsize=8)
+    ax.set_ylabel("time / fastmlp's time (>1: fastmlp faster)")
+    ax.set_title(
+        f"fastmlp vs others, ratio of medians ({result['mode']} mode, "
+        f"{result['settings']['repeats']} alternating repeats)"
+    )
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

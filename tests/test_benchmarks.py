@@ -1,0 +1,178 @@
+"""The benchmark suite runs end to end at tiny sizes and writes its results.
+
+These tests check the shape of the output only; no time or ratio is asserted
+(the machine running the tests may be busy).
+"""
+
+import importlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).parents[1] / "benchmarks" / "run.py"
+
+
+def _importable(name):
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
+HAS_MATPLOTLIB = _importable("matplotlib")
+
+TRAIN_KEYS = {
+    "workload",
+    "kind",
+    "dtype",
+    "description",
+    "libraries",
+    "repeats",
+    "seconds",
+    "median_seconds",
+    "ratio_to_fastmlp",
+    "min_seconds",
+    "ratio_of_minima_to_fastmlp",
+    "load_average",
+    "score_name",
+    "score",
+    "n_iter",
+    "gflop",
+    "gflops",
+    "fastmlp_fraction_of_peak",
+    "memory",
+}
+PREDICT_KEYS = {
+    "workload",
+    "kind",
+    "dtype",
+    "libraries",
+    "median_seconds",
+    "rows_per_second",
+    "ratio_to_fastmlp",
+    "latency_us",
+    "latency_ratio_to_fastmlp",
+    "score",
+    "max_abs_proba_difference_to_fastmlp",
+    "gflops",
+    "fastmlp_fraction_of_peak",
+}
+
+
+def _run(tmp_path, *options):
+    out = tmp_path / "result.json"
+    png = tmp_path / "ratios.png"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), *options, "--json", str(out), "--png", str(png)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout, json.loads(out.read_text()), png
+
+
+def test_quick_tiny_writes_results(tmp_path):
+    stdout, result, png = _run(tmp_path, "--quick", "--tiny", "--repeats", "1")
+
+    assert re.search(r"fastmlp is \d+\.\dx (faster|slower) than scikit-learn", stdout)
+    assert {
+        "mode",
+        "settings",
+        "machine",
+        "peers",
+        "skipped",
+        "matmul_peak_gflops",
+        "flop_formula",
+        "memory_method",
+        "workloads",
+        "predict",
+        "sweep",
+        "startup",
+        "summary",
+    } <= set(result)
+    assert result["mode"] == "quick+tiny"
+    assert {"cpu_model", "logical_cores", "threadpools", "versions"} <= set(
+        result["machine"]
+    )
+    assert {"float64", "float32", "size"} <= set(result["matmul_peak_gflops"])
+    runs = [(row["workload"], row["dtype"]) for row in result["workloads"]]
+    assert runs == [("small", "float64"), ("small", "float32"), ("lbfgs", "float64")]
+    for row in result["workloads"]:
+        assert TRAIN_KEYS <= set(row)
+        assert row["libraries"][:2] == ["fastmlp", "scikit-learn"]
+        assert set(row["ratio_to_fastmlp"]) == set(row["libraries"]) - {"fastmlp"}
+        assert set(row["score"]) == set(row["libraries"])
+        assert len(row["seconds"]["fastmlp"]) == 1
+    lbfgs = result["workloads"][2]
+    assert lbfgs["libraries"] == ["fastmlp", "scikit-learn"]  # no peers on lbfgs
+    memory = result["workloads"][0]["memory"]
+    assert set(memory) == set(result["workloads"][0]["libraries"])
+    assert {"peak_mb", "fit_mb", "data_mb"} <= set(memory["fastmlp"])
+    assert result["predict"] == [] and result["sweep"] is None
+    startup = result["startup"]
+    assert {"fastmlp_extra_seconds", "sklearn_neural_network_seconds"} <= set(
+        startup["import"]
+    )
+    assert {"first_fit_seconds", "later_fit_seconds"} <= set(
+        startup["first_fit_warm_cache"]
+    )
+    assert result["summary"]["scikit_learn_ratio_geometric_mean"] is not None
+    for name, version in result["peers"].items():
+        assert version is not None or name in result["skipped"]
+        if version is None:
+            assert f"note: {name} skipped" in stdout
+    if HAS_MATPLOTLIB:
+        assert png.exists() and png.stat().st_size > 0
+    else:
+        assert not png.exists()
+        assert "matplotlib is not importable" in stdout
+
+
+def test_full_mode_tiny_subset(tmp_path):
+    stdout, result, png = _run(
+        tmp_path,
+        "--tiny",
+        "--only",
+        "mid,predict,sweep",
+        "--dtypes",
+        "float32",
+        "--no-memory",
+        "--repeats",
+        "1",
+    )
+
+    assert [(r["workload"], r["dtype"]) for r in result["workloads"]] == [
+        ("mid", "float32")
+    ]
+    assert result["workloads"][0]["memory"] is None
+    assert len(result["predict"]) == 1
+    predict = result["predict"][0]
+    assert PREDICT_KEYS <= set(predict)
+    assert set(predict["latency_us"]) == set(predict["libraries"])
+    assert [
+        (p["axis"], len(p["median_seconds"])) for p in result["sweep"]["points"]
+    ] == [("n_samples", 2)] * 3 + [("width", 2)] * 3
+    assert result["startup"] is None
+    assert "Scaling sweep" in stdout and "Predict" in stdout
+    if HAS_MATPLOTLIB:
+        assert png.exists()
+
+
+@pytest.mark.parametrize(
+    "options", [["--only", "nothing"], ["--dtypes", "float16"], ["--repeats", "0"]]
+)
+def test_bad_options_are_refused(options):
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), *options],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "error" in result.stderr
