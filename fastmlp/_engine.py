@@ -290,6 +290,13 @@ class OptimizerState:
             n_params if self.solver_code == ADAM else 0, dtype=dtype
         )
 
+    def make_writable(self):
+        """Copy state arrays that are read-only (a memory-mapped load)."""
+        if not self.state_1.flags.writeable:
+            self.state_1 = self.state_1.copy()
+        if not self.state_2.flags.writeable:
+            self.state_2 = self.state_2.copy()
+
     def iteration_ends(self, time_step):
         """Update the learning rate at the end of an epoch (invscaling)."""
         if self.solver_code != ADAM and self.lr_schedule == "invscaling":

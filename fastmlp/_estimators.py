@@ -142,7 +142,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     # ------------------------------------------------------------- persistence
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: never edit the live model
         state.pop("_linked_weights", None)  # coefs_ hold the same numbers
         state.pop("_network_cache", None)
         state["_fastmlp_version"] = _fastmlp_version()
@@ -160,6 +160,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 stacklevel=2,
             )
         super().__setstate__(state)
+        optimizer = getattr(self, "_optimizer", None)
+        if optimizer is not None:  # e.g. joblib.load(..., mmap_mode="r")
+            optimizer.make_writable()
         self._relink_weights()
 
     # ----------------------------------------------------------------- network
