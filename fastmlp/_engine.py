@@ -68,6 +68,15 @@ def as_engine_input(X):
     return np.ascontiguousarray(X)
 
 
+def training_arrays(network, X, Y, sample_weight):
+    """X, Y and sample weights as the compiled training loops take them."""
+    return (
+        as_engine_input(X),
+        np.ascontiguousarray(Y, dtype=network.dtype),
+        np.ascontiguousarray(sample_weight, dtype=network.dtype),
+    )
+
+
 class Network:
     """The shape, activation and output loss of a network, and its flat layout.
 
@@ -150,9 +159,9 @@ class FullBatchObjective:
 
     def __init__(self, network, X, Y, sample_weight, alpha):
         self.network = network
-        self.X = as_engine_input(X)
-        self.Y = np.ascontiguousarray(Y, dtype=network.dtype)
-        self.sample_weight = np.ascontiguousarray(sample_weight, dtype=network.dtype)
+        self.X, self.Y, self.sample_weight = training_arrays(
+            network, X, Y, sample_weight
+        )
         self.alpha = float(alpha)
         self.rows = np.arange(Y.shape[0], dtype=np.int64)
         self.params = np.empty(network.n_params, dtype=network.dtype)
@@ -197,9 +206,9 @@ class StochasticTrainer:
         self, network, X, Y, sample_weight, params, optimizer, batch_size, alpha
     ):
         self.network = network
-        self.X = as_engine_input(X)
-        self.Y = np.ascontiguousarray(Y, dtype=network.dtype)
-        self.sample_weight = np.ascontiguousarray(sample_weight, dtype=network.dtype)
+        self.X, self.Y, self.sample_weight = training_arrays(
+            network, X, Y, sample_weight
+        )
         self.params = params
         self.optimizer = optimizer
         self.batch_size = int(batch_size)

@@ -82,12 +82,7 @@ def _take_batch(X, rows, start, stop, shuffled, buffer):
     if isinstance(X, types.Array):
 
         def dense_impl(X, rows, start, stop, shuffled, buffer):
-            if not shuffled:
-                return X[start:stop]
-            batch = matrix_view(buffer, 0, stop - start, X.shape[1])
-            for r in range(stop - start):
-                batch[r, :] = X[rows[start + r], :]
-            return batch
+            return take_rows(X, rows, start, stop, shuffled, buffer)
 
         return dense_impl
 
