@@ -30,7 +30,7 @@ import scipy.sparse as sp
 
 from fastmlp.kernels.activations import ACTIVATION_CODES, HIDDEN_ACTIVATIONS
 from fastmlp.kernels.losses import LOSS_CODES, OUTPUT_LOSSES
-from fastmlp.kernels.optimizers import ADAM, SOLVER_CODES
+from fastmlp.kernels.optimizers import SGD, SOLVER_CODES
 
 # rows per chunk in predict: bounds its work buffers, keeps BLAS calls large
 PREDICT_CHUNK_ROWS = 4096
@@ -38,9 +38,6 @@ PREDICT_CHUNK_ROWS = 4096
 HIDDEN_ACTIVATION_NAMES = tuple(HIDDEN_ACTIVATIONS)
 OUTPUT_ACTIVATION_OF_LOSS = {
     name: spec.activation for name, spec in OUTPUT_LOSSES.items()
-}
-LOSS_OF_OUTPUT_ACTIVATION = {
-    act: name for name, act in OUTPUT_ACTIVATION_OF_LOSS.items()
 }
 
 
@@ -78,25 +75,32 @@ def training_arrays(network, X, Y, sample_weight):
 
 
 class Network:
-    """The shape, activation and output loss of a network, and its flat layout.
+    """The shape, activations and output loss of a network, and its flat layout.
 
     Parameters
     ----------
     layer_units : list of int
         ``[n_features, hidden..., n_outputs]``.
-    activation : str
-        Name of the hidden activation (a key of ``HIDDEN_ACTIVATIONS``).
+    activations : list of str
+        One hidden activation (a key of ``HIDDEN_ACTIVATIONS``) per hidden layer.
     loss : str
         Name of the output loss (a key of ``OUTPUT_LOSSES``).
     dtype : numpy dtype
         float32 or float64: the dtype of parameters and computation.
+    loss_param : float, default=0.0
+        The loss's parameter (``huber``'s delta); ignored by the other losses.
     """
 
-    def __init__(self, layer_units, activation, loss, dtype):
+    def __init__(self, layer_units, activations, loss, dtype, loss_param=0.0):
         self.units = np.asarray(layer_units, dtype=np.int64)
-        self.activation = activation
+        self.activations = list(activations)
+        if len(self.activations) != len(self.units) - 2:
+            raise ValueError("one activation per hidden layer is needed")
         self.loss = loss
-        self.activation_code = ACTIVATION_CODES[activation]
+        self.loss_param = float(loss_param)
+        self.activation_codes = np.array(
+            [ACTIVATION_CODES[name] for name in self.activations], dtype=np.int64
+        )
         self.loss_code = LOSS_CODES[loss]
         self.dtype = np.dtype(dtype)
         fan_in, fan_out = self.units[:-1], self.units[1:]
@@ -123,16 +127,26 @@ class Network:
             start += fan_out
         return coefs, intercepts
 
-    def allocate_work(self, n_rows, dense_input):
-        """Work buffers for batches of up to ``n_rows`` rows."""
+    def allocate_work(self, n_rows, dense_input, dropout=False):
+        """Work buffers for batches of up to ``n_rows`` rows: ``(x, y, weights,
+        outputs, pre-activations, deltas, dropout masks, dropped outputs)``."""
         units = self.units
+        layers = n_rows * int(units[1:].sum())
+        dropout_size = layers if dropout else 0
         return (
             np.empty(n_rows * units[0] if dense_input else 0, dtype=self.dtype),
             np.empty(n_rows * units[-1], dtype=self.dtype),
             np.empty(n_rows, dtype=self.dtype),
-            np.empty(n_rows * int(units[1:].sum()), dtype=self.dtype),
-            np.empty(n_rows * int(units[1:].sum()), dtype=self.dtype),
+            np.empty(layers, dtype=self.dtype),
+            np.empty(layers, dtype=self.dtype),
+            np.empty(layers, dtype=self.dtype),
+            np.empty(dropout_size, dtype=self.dtype),
+            np.empty(dropout_size, dtype=self.dtype),
         )
+
+    def no_dropout(self):
+        """The dropout rates of a network trained without dropout."""
+        return np.zeros(len(self.activations), dtype=np.float64)
 
     def predict(self, X, params):
         """The network's output for ``X`` (after the output activation)."""
@@ -142,12 +156,22 @@ class Network:
             X,
             params,
             self.units,
-            self.activation_code,
+            self.activation_codes,
             self.loss_code,
             PREDICT_CHUNK_ROWS,
             out,
         )
         return out
+
+    def mean_loss(self, X, Y, sample_weight, params):
+        """The weighted mean data loss (no penalty) of the network on X, Y."""
+        from fastmlp.kernels.losses import output_loss_sum
+
+        p = self.predict(X, params)
+        Y = np.ascontiguousarray(Y, dtype=self.dtype).reshape(p.shape)
+        w = np.ascontiguousarray(sample_weight, dtype=self.dtype)
+        total = output_loss_sum(self.loss_code, p, Y, w, self.loss_param)
+        return total / float(np.sum(w, dtype=np.float64))
 
 
 class FullBatchObjective:
@@ -179,8 +203,10 @@ class FullBatchObjective:
             self.params,
             self.grads,
             net.units,
-            net.activation_code,
+            net.activation_codes,
             net.loss_code,
+            net.loss_param,
+            net.no_dropout(),
             self.alpha,
             self.work,
         )
@@ -200,10 +226,22 @@ class StochasticTrainer:
     optimizer : OptimizerState
     batch_size : int
     alpha : float
+        L2 penalty (AdamW: decoupled weight decay).
+    dropout : ndarray of shape (n_hidden_layers,)
+        Dropout rate of each hidden layer's output.
     """
 
     def __init__(
-        self, network, X, Y, sample_weight, params, optimizer, batch_size, alpha
+        self,
+        network,
+        X,
+        Y,
+        sample_weight,
+        params,
+        optimizer,
+        batch_size,
+        alpha,
+        dropout,
     ):
         self.network = network
         self.X, self.Y, self.sample_weight = training_arrays(
@@ -213,16 +251,19 @@ class StochasticTrainer:
         self.optimizer = optimizer
         self.batch_size = int(batch_size)
         self.alpha = float(alpha)
+        self.dropout = np.asarray(dropout, dtype=np.float64)
         self.grads = np.empty(network.n_params, dtype=network.dtype)
         self.work = network.allocate_work(
-            self.batch_size, dense_input=isinstance(self.X, np.ndarray)
+            self.batch_size,
+            dense_input=isinstance(self.X, np.ndarray),
+            dropout=bool(np.any(self.dropout > 0)),
         )
 
-    def run_epoch(self, sample_order=None):
+    def run_epoch(self, sample_order=None, seed=-1):
         """Train one epoch; return the mean of the batch losses over rows.
 
         ``sample_order`` is the epoch's permutation of the rows, or None to
-        take the rows in order.
+        take the rows in order; ``seed`` (>= 0) seeds the dropout masks.
         """
         net, opt = self.network, self.optimizer
         n_samples = self.Y.shape[0]
@@ -242,8 +283,11 @@ class StochasticTrainer:
             self.params,
             self.grads,
             net.units,
-            net.activation_code,
+            net.activation_codes,
             net.loss_code,
+            net.loss_param,
+            self.dropout,
+            seed,
             self.alpha,
             opt.solver_code,
             opt.learning_rate,
@@ -261,11 +305,13 @@ class StochasticTrainer:
 
 
 class OptimizerState:
-    """The state of an SGD or Adam optimizer over a flat parameter vector.
+    """The state of an SGD, Adam or AdamW optimizer over a flat parameter vector.
 
     Mirrors scikit-learn's ``SGDOptimizer`` and ``AdamOptimizer``: the
     learning-rate schedule runs here, per epoch, and the update rule runs in
-    the compiled epoch.
+    the compiled epoch. ``lr_schedule='cosine'`` (any solver) anneals the
+    learning rate from ``learning_rate_init`` to 0 over ``max_iter`` epochs:
+    ``lr = learning_rate_init * (1 + cos(pi * epoch / max_iter)) / 2``.
     """
 
     def __init__(
@@ -282,8 +328,11 @@ class OptimizerState:
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
+        max_iter=200,
     ):
         self.solver_code = SOLVER_CODES[solver]
+        self.max_iter = max_iter
+        self.epochs = 0
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
         self.lr_schedule = lr_schedule
@@ -295,9 +344,7 @@ class OptimizerState:
         self.epsilon = float(epsilon)
         self.step = 0
         self.state_1 = np.zeros(n_params, dtype=dtype)
-        self.state_2 = np.zeros(
-            n_params if self.solver_code == ADAM else 0, dtype=dtype
-        )
+        self.state_2 = np.zeros(0 if self.solver_code == SGD else n_params, dtype=dtype)
 
     def make_writable(self):
         """Copy state arrays that are read-only (a memory-mapped load)."""
@@ -307,15 +354,21 @@ class OptimizerState:
             self.state_2 = self.state_2.copy()
 
     def iteration_ends(self, time_step):
-        """Update the learning rate at the end of an epoch (invscaling)."""
-        if self.solver_code != ADAM and self.lr_schedule == "invscaling":
+        """Update the learning rate at the end of an epoch (invscaling, cosine)."""
+        self.epochs += 1
+        if self.lr_schedule == "cosine":
+            progress = min(self.epochs, self.max_iter) / self.max_iter
+            self.learning_rate = (
+                float(self.learning_rate_init) * 0.5 * (1.0 + np.cos(np.pi * progress))
+            )
+        elif self.solver_code == SGD and self.lr_schedule == "invscaling":
             self.learning_rate = (
                 float(self.learning_rate_init) / (time_step + 1) ** self.power_t
             )
 
     def trigger_stopping(self, msg, verbose):
         """Decide whether to stop when no improvement was seen (adaptive: /5)."""
-        if self.solver_code == ADAM or self.lr_schedule != "adaptive":
+        if self.solver_code != SGD or self.lr_schedule != "adaptive":
             if verbose:
                 print(msg + " Stopping.")
             return True

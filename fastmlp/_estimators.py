@@ -23,18 +23,20 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.fixes import parse_version, sp_version
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import (
     _check_sample_weight,
+    check_array,
     check_is_fitted,
     validate_data,
 )
 
 from fastmlp import _engine
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw")
 
 _NON_FINITE_WEIGHTS = (
     "Solver produced non-finite parameter weights. The input data may"
@@ -57,14 +59,18 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "activation": [StrOptions(set(_engine.HIDDEN_ACTIVATION_NAMES))],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "activation": [
+            StrOptions(set(_engine.HIDDEN_ACTIVATION_NAMES)),
+            list,
+            tuple,
+        ],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam", "adamw"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -85,6 +91,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
     }
 
     @abstractmethod
@@ -114,6 +121,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         epsilon,
         n_iter_no_change,
         max_fun,
+        dropout,
     ):
         self.activation = activation
         self.solver = solver
@@ -139,6 +147,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
 
     # ------------------------------------------------------------- persistence
     def __getstate__(self):
@@ -167,20 +176,73 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     # ----------------------------------------------------------------- network
     def _network(self):
-        """The engine's view of the current coefs_ (shape, activation, loss)."""
+        """The engine's view of the current coefs_ (shape, activations, loss)."""
         units = (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
-        key = (units, self.activation, self.out_activation_, self.coefs_[0].dtype)
+        activations = tuple(self._hidden_activations(len(units) - 2))
+        loss = self._training_loss_name()
+        key = (units, activations, loss, self._loss_param(), self.coefs_[0].dtype)
         cached = getattr(self, "_network_cache", None)
         if cached is None or cached[0] != key:
-            loss = _engine.LOSS_OF_OUTPUT_ACTIVATION[self.out_activation_]
-            network = _engine.Network(units, self.activation, loss, key[3])
+            network = self._make_network(units, key[-1])
             cached = self._network_cache = (key, network)
         return cached[1]
+
+    def _make_network(self, layer_units, dtype):
+        return _engine.Network(
+            layer_units,
+            self._hidden_activations(len(layer_units) - 2),
+            self._training_loss_name(),
+            dtype,
+            loss_param=self._loss_param(),
+        )
 
     def _training_loss_name(self):
         if self.loss == "log_loss" and self.out_activation_ == "logistic":
             return "binary_log_loss"
         return self.loss
+
+    def _loss_param(self):
+        return 0.0
+
+    def _hidden_activations(self, n_hidden):
+        """One activation name per hidden layer, from ``activation``."""
+        if isinstance(self.activation, str):
+            return [self.activation] * n_hidden
+        activations = list(self.activation)
+        if len(activations) != n_hidden:
+            raise ValueError(
+                f"activation has {len(activations)} entries but the network has "
+                f"{n_hidden} hidden layers; give one activation per hidden layer "
+                "or a single name."
+            )
+        for name in activations:
+            if name not in _engine.HIDDEN_ACTIVATION_NAMES:
+                raise ValueError(
+                    f"activation entries must be in "
+                    f"{sorted(_engine.HIDDEN_ACTIVATION_NAMES)}, got {name!r}."
+                )
+        return activations
+
+    def _dropout_rates(self, n_hidden):
+        """One dropout rate per hidden layer, from ``dropout``."""
+        if np.ndim(self.dropout) == 0:
+            rates = np.full(n_hidden, float(self.dropout))
+        else:
+            rates = np.asarray(self.dropout, dtype=np.float64).ravel()
+            if rates.shape[0] != n_hidden:
+                raise ValueError(
+                    f"dropout has {rates.shape[0]} entries but the network has "
+                    f"{n_hidden} hidden layers; give one rate per hidden layer or "
+                    "a single float."
+                )
+        if not np.all((rates >= 0.0) & (rates < 1.0)):
+            raise ValueError(f"dropout rates must be in [0, 1), got {self.dropout}.")
+        if np.any(rates > 0.0) and self.solver not in _STOCHASTIC_SOLVERS:
+            raise ValueError(
+                "dropout needs a stochastic solver ('sgd', 'adam' or 'adamw'); "
+                f"solver={self.solver!r} minimizes a deterministic objective."
+            )
+        return rates
 
     def _set_weights(self, network, params):
         """Store the flat parameter vector, with coefs_ and intercepts_ as views."""
@@ -256,8 +318,21 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         self.coefs_ = []
         self.intercepts_ = []
-        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
-            coef_init, intercept_init = self._init_coef(fan_in, fan_out, dtype)
+        activations = self._hidden_activations(len(layer_units) - 2)
+        for layer, (fan_in, fan_out) in enumerate(
+            zip(layer_units[:-1], layer_units[1:])
+        ):
+            # scikit-learn sizes every layer by its one hidden activation; with
+            # one per layer, a layer by its own (the output layer by the last)
+            if isinstance(self.activation, str):
+                activation = self.activation
+            elif not activations:
+                activation = "relu"
+            else:
+                activation = activations[min(layer, len(activations) - 1)]
+            coef_init, intercept_init = self._init_coef(
+                fan_in, fan_out, dtype, activation
+            )
             self.coefs_.append(coef_init)
             self.intercepts_.append(intercept_init)
 
@@ -276,9 +351,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
 
-    def _init_coef(self, fan_in, fan_out, dtype):
+    def _init_coef(self, fan_in, fan_out, dtype, activation):
         # Glorot-uniform, drawn in scikit-learn's order: weights, then biases
-        init_bound = np.sqrt(_engine.init_factor(self.activation) / (fan_in + fan_out))
+        init_bound = np.sqrt(_engine.init_factor(activation) / (fan_in + fan_out))
         coef_init = self._random_state.uniform(
             -init_bound, init_bound, (fan_in, fan_out)
         )
@@ -300,7 +375,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._relink_weights()
             raise
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, eval_set=None):
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -313,10 +388,16 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             not self.warm_start and not incremental
         )
 
+        self._hidden_activations(len(hidden_layer_sizes))  # raises if invalid
+        dropout = self._dropout_rates(len(hidden_layer_sizes))
+
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         n_samples, n_features = X.shape
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
+        sample_weight = self._with_class_weight(y, sample_weight, incremental)
+        if eval_set is not None:
+            eval_set = self._validate_eval_set(eval_set, X.dtype)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
@@ -326,9 +407,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._initialize(y, layer_units, X.dtype)
 
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, y, sample_weight, layer_units, incremental)
+            self._fit_stochastic(
+                X, y, sample_weight, layer_units, incremental, dropout, eval_set
+            )
         else:
-            self._fit_lbfgs(X, y, sample_weight, layer_units)
+            self._fit_lbfgs(X, y, sample_weight, layer_units, eval_set)
 
         weights = self.coefs_ + self.intercepts_
         if not all(np.isfinite(w).all() for w in weights):
@@ -341,31 +424,90 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             sample_weight = np.ones(n_samples, dtype=network.dtype)
         return y.astype(network.dtype), sample_weight
 
-    def _fit_lbfgs(self, X, y, sample_weight, layer_units):
-        network = _engine.Network(
-            layer_units, self.activation, self._training_loss_name(), X.dtype
+    def _with_class_weight(self, y, sample_weight, incremental):
+        """Sample weights times class weights (classifiers with class_weight)."""
+        return sample_weight
+
+    def _validate_eval_set(self, eval_set, dtype):
+        """``(X_val, Y_val, sample_weight_val)`` from a user's ``eval_set``.
+
+        ``Y_val`` is the 2-D training target (binarized labels for a
+        classifier); the labels themselves are scored through ``_score``.
+        """
+        if not isinstance(eval_set, (tuple, list)) or len(eval_set) not in (2, 3):
+            raise ValueError(
+                "eval_set must be a tuple (X_val, y_val) or "
+                "(X_val, y_val, sample_weight_val)."
+            )
+        X_val, y_val = eval_set[0], eval_set[1]
+        X_val = validate_data(
+            self, X_val, accept_sparse=["csr", "csc"], dtype=dtype, reset=False
         )
+        y_val = self._validate_eval_target(y_val)
+        if y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(
+                f"eval_set has {X_val.shape[0]} samples in X_val but "
+                f"{y_val.shape[0]} in y_val."
+            )
+        weight_val = eval_set[2] if len(eval_set) == 3 else None
+        if weight_val is not None:
+            weight_val = _check_sample_weight(weight_val, X_val)
+        return X_val, y_val, weight_val
+
+    def _validation_loss(self, network, X_val, y_val, sample_weight_val):
+        """Mean data loss (no penalty) on a validation set, in float64."""
+        Y_val = self._training_target(y_val).reshape(X_val.shape[0], -1)
+        if sample_weight_val is None:
+            sample_weight_val = np.ones(X_val.shape[0])
+        params = self._weights(network)
+        return float(network.mean_loss(X_val, Y_val, sample_weight_val, params))
+
+    def _training_target(self, y):
+        """The network's target for ``y`` as the user gives it."""
+        return np.asarray(y, dtype=np.float64)
+
+    def _fit_lbfgs(self, X, y, sample_weight, layer_units, eval_set):
+        network = self._make_network(layer_units, X.dtype)
         y, sample_weight = self._training_arrays(network, y, sample_weight, X.shape[0])
         objective = _engine.FullBatchObjective(network, X, y, sample_weight, self.alpha)
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
         if sp_version < parse_version("1.15"):
             options["iprint"] = iprint
+        callback = None
+        self._start_validation_curve(eval_set is not None)
+        if eval_set is not None:
+
+            def callback(packed):
+                self._set_weights(network, packed.astype(X.dtype))
+                self.validation_loss_curve_.append(
+                    self._validation_loss(network, *eval_set)
+                )
+
         opt_res = scipy.optimize.minimize(
             objective,
             network.pack(self.coefs_, self.intercepts_).astype(np.float64),
             method="L-BFGS-B",
             jac=True,
             options=options,
+            callback=callback,
         )
         self.n_iter_ = _lbfgs_iterations(opt_res, self.max_iter)
         self.loss_ = opt_res.fun
         self._set_weights(network, opt_res.x.astype(X.dtype))
 
-    def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental):
-        network = _engine.Network(
-            layer_units, self.activation, self._training_loss_name(), X.dtype
-        )
+    def _start_validation_curve(self, has_validation_set):
+        """validation_loss_curve_: continued by a warm start, else restarted;
+        None without a validation set."""
+        if not has_validation_set:
+            self.validation_loss_curve_ = None
+        elif getattr(self, "validation_loss_curve_", None) is None or self.n_iter_ == 0:
+            self.validation_loss_curve_ = []
+
+    def _fit_stochastic(
+        self, X, y, sample_weight, layer_units, incremental, dropout, eval_set
+    ):
+        network = self._make_network(layer_units, X.dtype)
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = _engine.OptimizerState(
                 self.solver,
@@ -379,12 +521,16 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 beta_1=self.beta_1,
                 beta_2=self.beta_2,
                 epsilon=self.epsilon,
+                max_iter=self.max_iter,
             )
 
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
-        if early_stopping:
+        if eval_set is not None:
+            X_train, y_train, sample_weight_train = X, y, sample_weight
+            X_val, y_val, sample_weight_val = eval_set
+        elif early_stopping:
             # don't stratify in multilabel classification
             should_stratify = is_classifier(self) and self.n_outputs_ == 1
             stratify = y if should_stratify else None
@@ -437,18 +583,29 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._optimizer,
             batch_size,
             self.alpha,
+            dropout,
         )
+        self._start_validation_curve(X_val is not None)
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
                     sample_idx = _shuffled(sample_idx, self._random_state)
-                self.loss_ = trainer.run_epoch(sample_idx if self.shuffle else None)
+                # drawn only with dropout, so that without it the draws (and
+                # the model) stay scikit-learn's
+                seed = self._random_state.randint(2**31) if dropout.any() else -1
+                self.loss_ = trainer.run_epoch(
+                    sample_idx if self.shuffle else None, seed
+                )
                 self.n_iter_ += 1
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                if X_val is not None:
+                    self.validation_loss_curve_.append(
+                        self._validation_loss(network, X_val, y_val, sample_weight_val)
+                    )
 
                 self._update_no_improvement_count(
                     early_stopping, X_val, y_val, sample_weight_val
@@ -514,7 +671,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, eval_set=None):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -529,6 +686,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
 
+        eval_set : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), \
+                default=None
+            A validation set. Its loss (the data loss, without the L2 term) is
+            recorded after every epoch (L-BFGS: every iteration) in
+            ``validation_loss_curve_``, and with ``early_stopping=True`` it
+            replaces the ``validation_fraction`` split: all of X trains and
+            ``validation_scores_`` are scores on this set.
+
         Returns
         -------
         self : object
@@ -536,7 +701,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """
         self._validate_params()
         with self._unchanged_on_failure():
-            return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+            return self._fit(
+                X, y, sample_weight=sample_weight, incremental=False, eval_set=eval_set
+            )
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -606,23 +773,34 @@ _COMMON_PARAMETERS_DOC = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
 
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation function for the hidden layers.
+    activation : str or list of str, default='relu'
+        Activation function for the hidden layers: 'identity', 'logistic',
+        'tanh', 'relu' (scikit-learn's), 'leaky_relu' (slope 0.01 below 0),
+        'elu', 'gelu' (the exact, erf form), 'silu' or 'softplus'; or a list
+        with one of those names per hidden layer.
 
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+    solver : {'lbfgs', 'sgd', 'adam', 'adamw'}, default='adam'
         The solver for weight optimization: quasi-Newton L-BFGS, stochastic
-        gradient descent, or Adam.
+        gradient descent, Adam, or AdamW (Adam with decoupled weight decay:
+        ``alpha`` then shrinks the coefficients by ``learning_rate * alpha``
+        per step instead of adding an L2 term to the loss).
 
     alpha : float, default=0.0001
         Strength of the L2 regularization term, divided by the sample size
-        (the sum of sample weights) when added to the loss.
+        (the sum of sample weights) when added to the loss; AdamW's weight
+        decay with solver='adamw'.
 
     batch_size : int, default='auto'
         Size of minibatches for the stochastic solvers; 'auto' means
         ``min(200, n_samples)``. Unused by 'lbfgs'.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning rate schedule of solver='sgd'.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'}, \
+            default='constant'
+        Learning rate schedule. 'invscaling' and 'adaptive' apply to
+        solver='sgd' as in scikit-learn; 'cosine' applies to every stochastic
+        solver and anneals the rate from ``learning_rate_init`` to 0 over
+        ``max_iter`` epochs: ``learning_rate_init * (1 + cos(pi * t /
+        max_iter)) / 2`` after epoch ``t``.
 
     learning_rate_init : float, default=0.001
         The initial learning rate of the stochastic solvers.
@@ -676,6 +854,12 @@ _COMMON_PARAMETERS_DOC = """
 
     max_fun : int, default=15000
         Maximum number of loss function calls of solver='lbfgs'.
+
+    dropout : float or array-like of shape (n_layers - 2,), default=0.0
+        Dropout rate of the hidden layers' outputs (one float for all, or one
+        per hidden layer): inverted dropout during training with the
+        stochastic solvers, reproducible with ``random_state``; never applied
+        at predict time.
 """
 
 _COMMON_ATTRIBUTES_DOC = """
@@ -693,6 +877,11 @@ _COMMON_ATTRIBUTES_DOC = """
 
     best_validation_score_ : float or None
         The best validation score when ``early_stopping=True``.
+
+    validation_loss_curve_ : list of shape (n_iter_,) or None
+        The loss (data loss, without the L2 term) on the validation set after
+        each iteration, whenever there is one (``eval_set`` given to fit, or
+        split off by ``early_stopping``); None otherwise.
 
     t_ : int
         The number of training samples seen by the solver.
@@ -733,6 +922,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 """
         + _COMMON_PARAMETERS_DOC
         + """
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into the sample weights as
+        scikit-learn's linear models do: a dict ``{class_label: weight}``, or
+        'balanced' for ``n_samples / (n_classes * np.bincount(y))`` (weighted
+        by ``sample_weight`` when given). Not for multilabel targets, and
+        'balanced' not for partial_fit.
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)
@@ -750,6 +946,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     (3,)
 """
     )
+
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
 
     def __init__(
         self,
@@ -777,6 +978,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
+        class_weight=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -803,7 +1006,53 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            dropout=dropout,
         )
+        self.class_weight = class_weight
+
+    def _with_class_weight(self, y, sample_weight, incremental):
+        if self.class_weight is None:
+            return sample_weight
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            raise ValueError("class_weight is not supported for multilabel targets.")
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit. In "
+                "order to use 'balanced' weights, use compute_class_weight("
+                "'balanced', classes=classes, y=y). In place of y you can use a "
+                "large enough sample of the full training set target to properly "
+                "estimate the class frequency distributions. Pass the resulting "
+                "weights as the class_weight parameter."
+            )
+        # y is binarized: one 0/1 column (binary) or one-hot (multiclass)
+        if y.shape[1] == 1:
+            class_index = y[:, 0].astype(np.intp)
+        else:
+            class_index = np.argmax(y, axis=1)
+        weights = compute_class_weight(
+            self.class_weight,
+            classes=self.classes_,
+            y=self.classes_[class_index],
+            sample_weight=sample_weight,
+        )
+        class_weights = weights[class_index]
+        if sample_weight is None:
+            return class_weights
+        return sample_weight * class_weights
+
+    def _validate_eval_target(self, y_val):
+        y_val = check_array(y_val, ensure_2d=False, dtype=None)
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"eval_set's y_val has classes not in the training data: {unknown}."
+            )
+        return y_val
+
+    def _training_target(self, y):
+        return self._label_binarizer.transform(y).astype(np.float64)
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
@@ -973,8 +1222,15 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     Parameters
     ----------
-    loss : {'squared_error', 'poisson'}, default='squared_error'
-        The loss; 'poisson' uses an exponential output activation.
+    loss : {'squared_error', 'poisson', 'huber', 'absolute_error'}, \
+            default='squared_error'
+        The loss; 'poisson' uses an exponential output activation. 'huber'
+        is quadratic for residuals up to ``huber_delta`` and linear beyond,
+        'absolute_error' is the mean absolute error; both average over the
+        outputs and train with their exact gradient.
+
+    huber_delta : float, default=1.0
+        Residual size where the 'huber' loss turns from quadratic to linear.
 """
         + _COMMON_PARAMETERS_DOC.replace("    Parameters\n    ----------\n", "")
         + """
@@ -995,7 +1251,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [StrOptions({"squared_error", "poisson", "huber", "absolute_error"})],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -1025,6 +1282,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
+        huber_delta=1.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1051,7 +1310,18 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            dropout=dropout,
         )
+        self.huber_delta = huber_delta
+
+    def _loss_param(self):
+        return float(self.huber_delta) if self.loss == "huber" else 0.0
+
+    def _validate_eval_target(self, y_val):
+        y_val = check_array(y_val, ensure_2d=False, dtype="numeric")
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        return y_val
 
     def predict(self, X):
         """Predict using the multi-layer perceptron model.

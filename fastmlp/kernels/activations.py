@@ -1,40 +1,47 @@
 """Hidden-layer activations: a forward and a backward kernel each, and the registry.
 
-``forward(z, bias)`` is the dense layer's epilogue: it adds ``bias`` to every row
-of the pre-activation ``z`` and applies the activation, in place, so that ``z``
-then holds the layer's output ``a``.
+``forward(z, bias, pre)`` is the dense layer's epilogue: it adds ``bias`` to
+every row of the pre-activation ``z`` and applies the activation, in place, so
+that ``z`` then holds the layer's output ``a``. Activations whose derivative
+cannot be written in terms of ``a`` (``gelu``, ``silu``) also store ``z + bias``
+in ``pre`` when ``pre`` has rows (training and Jacobians); the others, and all
+of them at predict time (an empty ``pre``), never touch it.
 
-``backward(a, delta)`` is the vector-Jacobian product of the activation: given
-``delta = dL/da`` it overwrites ``delta`` with ``dL/dz = dL/da * f'(z)``, with
-``f'`` written in terms of the output ``a = f(z)`` (as scikit-learn does), so the
-pre-activation never has to be kept.
+``backward(pre, a, delta)`` is the vector-Jacobian product of the activation:
+given ``delta = dL/da`` it overwrites ``delta`` with ``dL/dz = dL/da * f'(z)``.
+``f'`` is written in terms of the output ``a = f(z)`` where it can be (as
+scikit-learn does), else in terms of ``pre``. Every activation here acts
+elementwise, so the same kernel is also the Jacobian-vector product.
 
 To add an activation, write its two kernels and add one entry to
 ``HIDDEN_ACTIVATIONS``; the compiled loops, the parameter validation and the
 tests all read that registry.
 """
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
 from fastmlp.kernels._compile import kernel, make_switch
 
+LEAKY_RELU_SLOPE = 0.01  # PyTorch's default negative slope
+
 
 @kernel
-def identity_forward(z, bias):
+def identity_forward(z, bias, pre):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             z[i, j] = z[i, j] + bias[j]
 
 
 @kernel
-def identity_backward(a, delta):
+def identity_backward(pre, a, delta):
     pass
 
 
 @kernel
-def logistic_forward(z, bias):
+def logistic_forward(z, bias, pre):
     one = z.dtype.type(1.0)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
@@ -42,7 +49,7 @@ def logistic_forward(z, bias):
 
 
 @kernel
-def logistic_backward(a, delta):
+def logistic_backward(pre, a, delta):
     one = a.dtype.type(1.0)
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
@@ -50,14 +57,14 @@ def logistic_backward(a, delta):
 
 
 @kernel
-def tanh_forward(z, bias):
+def tanh_forward(z, bias, pre):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             z[i, j] = np.tanh(z[i, j] + bias[j])
 
 
 @kernel
-def tanh_backward(a, delta):
+def tanh_backward(pre, a, delta):
     one = a.dtype.type(1.0)
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
@@ -65,7 +72,7 @@ def tanh_backward(a, delta):
 
 
 @kernel
-def relu_forward(z, bias):
+def relu_forward(z, bias, pre):
     zero = z.dtype.type(0.0)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
@@ -74,11 +81,132 @@ def relu_forward(z, bias):
 
 
 @kernel
-def relu_backward(a, delta):
+def relu_backward(pre, a, delta):
     zero = a.dtype.type(0.0)
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
             delta[i, j] = delta[i, j] if a[i, j] != zero else zero
+
+
+@kernel
+def leaky_relu_forward(z, bias, pre):
+    zero = z.dtype.type(0.0)
+    slope = z.dtype.type(LEAKY_RELU_SLOPE)
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            value = z[i, j] + bias[j]
+            z[i, j] = value if value > zero else slope * value
+
+
+@kernel
+def leaky_relu_backward(pre, a, delta):
+    zero = a.dtype.type(0.0)
+    slope = a.dtype.type(LEAKY_RELU_SLOPE)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            if a[i, j] <= zero:
+                delta[i, j] = delta[i, j] * slope
+
+
+@kernel
+def elu_forward(z, bias, pre):
+    # alpha = 1: f(z) = z for z > 0, exp(z) - 1 otherwise
+    zero = z.dtype.type(0.0)
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            value = z[i, j] + bias[j]
+            z[i, j] = value if value > zero else np.expm1(value)
+
+
+@kernel
+def elu_backward(pre, a, delta):
+    # f'(z) = 1 for z > 0, exp(z) = a + 1 otherwise
+    zero = a.dtype.type(0.0)
+    one = a.dtype.type(1.0)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            if a[i, j] <= zero:
+                delta[i, j] = delta[i, j] * (a[i, j] + one)
+
+
+@kernel
+def softplus_forward(z, bias, pre):
+    # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), which never overflows
+    zero = z.dtype.type(0.0)
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            value = z[i, j] + bias[j]
+            z[i, j] = max(value, zero) + np.log1p(np.exp(-abs(value)))
+
+
+@kernel
+def softplus_backward(pre, a, delta):
+    # f'(z) = logistic(z) = 1 - exp(-a)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            delta[i, j] = delta[i, j] * -np.expm1(-a[i, j])
+
+
+@kernel
+def gelu_forward(z, bias, pre):
+    # exact GELU: z * Phi(z), Phi the standard normal CDF
+    keep = pre.shape[0] > 0
+    half = z.dtype.type(0.5)
+    one = z.dtype.type(1.0)
+    scale = z.dtype.type(1.0 / math.sqrt(2.0))
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            value = z[i, j] + bias[j]
+            if keep:
+                pre[i, j] = value
+            z[i, j] = half * value * (one + math.erf(value * scale))
+
+
+@kernel
+def gelu_backward(pre, a, delta):
+    # f'(z) = Phi(z) + z * phi(z)
+    half = pre.dtype.type(0.5)
+    one = pre.dtype.type(1.0)
+    scale = pre.dtype.type(1.0 / math.sqrt(2.0))
+    density = pre.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            z = pre[i, j]
+            cdf = half * (one + math.erf(z * scale))
+            delta[i, j] = delta[i, j] * (cdf + z * density * np.exp(-half * z * z))
+
+
+@kernel
+def _logistic(value, one):
+    # split by sign so that exp never overflows; ``one`` carries the dtype
+    if value >= 0:
+        return one / (one + np.exp(-value))
+    e = np.exp(value)
+    return e / (one + e)
+
+
+@kernel
+def silu_forward(z, bias, pre):
+    # z * logistic(z)
+    keep = pre.shape[0] > 0
+    one = z.dtype.type(1.0)
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            value = z[i, j] + bias[j]
+            if keep:
+                pre[i, j] = value
+            z[i, j] = value * _logistic(value, one)
+
+
+@kernel
+def silu_backward(pre, a, delta):
+    # f'(z) = s + z * s * (1 - s), s = logistic(z)
+    one = pre.dtype.type(1.0)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            z = pre[i, j]
+            s = _logistic(z, one)
+            delta[i, j] = delta[i, j] * (s + z * s * (one - s))
 
 
 class Activation(NamedTuple):
@@ -89,6 +217,8 @@ class Activation(NamedTuple):
     # Glorot-uniform bound is sqrt(init_factor / (fan_in + fan_out)), as in
     # scikit-learn: 2 for logistic units, 6 otherwise.
     init_factor: float = 6.0
+    # whether backward reads the pre-activation (else only the output)
+    needs_pre_activation: bool = False
 
 
 HIDDEN_ACTIVATIONS = {
@@ -96,6 +226,11 @@ HIDDEN_ACTIVATIONS = {
     "logistic": Activation(logistic_forward, logistic_backward, init_factor=2.0),
     "tanh": Activation(tanh_forward, tanh_backward),
     "relu": Activation(relu_forward, relu_backward),
+    "leaky_relu": Activation(leaky_relu_forward, leaky_relu_backward),
+    "elu": Activation(elu_forward, elu_backward),
+    "gelu": Activation(gelu_forward, gelu_backward, needs_pre_activation=True),
+    "silu": Activation(silu_forward, silu_backward, needs_pre_activation=True),
+    "softplus": Activation(softplus_forward, softplus_backward),
 }
 
 ACTIVATION_CODES = {name: code for code, name in enumerate(HIDDEN_ACTIVATIONS)}

@@ -1,14 +1,18 @@
 """Output layers: an output activation paired with its loss, and the registry.
 
-Each entry pairs the output activation's forward kernel ``forward(z, bias)``
-(same contract as the hidden activations: add the bias, activate in place) with
-a ``loss_sum(p, y, sample_weight)`` kernel returning ``sum_i w_i * l_i``, the
-weighted sum over the rows of the per-sample loss, in float64. The mean loss
-scikit-learn reports is that sum divided by ``sum_i w_i``.
+Each entry pairs the output activation's kernels (``forward(z, bias, pre)`` and
+``backward(pre, a, delta)``, the contracts of the hidden activations) with
 
-All pairs are canonical (the activation is the inverse link of the loss), so
-the backward kernel of every pair is the same: ``dL/dz = w_i * (p - y)``
-(``output_delta``), scaled by ``1 / sum_i w_i`` in the dense layer's backward.
+- ``loss_sum(p, y, sample_weight, param)``, returning ``sum_i w_i * l_i``, the
+  weighted sum over the rows of the per-sample loss, in float64 (the mean loss
+  scikit-learn reports is that sum divided by ``sum_i w_i``), and
+- ``delta(p, y, sample_weight, param, out)``, the backward kernel of the output
+  layer: ``out = dL/dz`` for ``L = sum_i w_i * l_i``, the pre-activation ``z``.
+
+``param`` is the loss's parameter (``huber``'s delta), ignored by the others.
+scikit-learn's four pairs are canonical (the activation is the inverse link of
+the loss), so their delta is the same: ``w_i * (p - y)`` (``output_delta``).
+The robust regression losses have the identity output and their own delta.
 
 Losses follow scikit-learn's ``_base.LOSS_FUNCTIONS`` exactly, including the
 clipping of probabilities to ``[eps, 1 - eps]`` of the dtype.
@@ -19,11 +23,16 @@ from typing import NamedTuple
 import numpy as np
 
 from fastmlp.kernels._compile import kernel, make_switch
-from fastmlp.kernels.activations import identity_forward, logistic_forward
+from fastmlp.kernels.activations import (
+    identity_backward,
+    identity_forward,
+    logistic_backward,
+    logistic_forward,
+)
 
 
 @kernel
-def softmax_forward(z, bias):
+def softmax_forward(z, bias, pre):
     for i in range(z.shape[0]):
         row_max = z[i, 0] + bias[0]
         for j in range(z.shape[1]):
@@ -39,14 +48,32 @@ def softmax_forward(z, bias):
 
 
 @kernel
-def exp_forward(z, bias):
+def softmax_backward(pre, a, delta):
+    # the softmax Jacobian is symmetric: dz_j = a_j * (da_j - sum_k a_k da_k)
+    for i in range(a.shape[0]):
+        dot = a.dtype.type(0.0)
+        for j in range(a.shape[1]):
+            dot += a[i, j] * delta[i, j]
+        for j in range(a.shape[1]):
+            delta[i, j] = a[i, j] * (delta[i, j] - dot)
+
+
+@kernel
+def exp_forward(z, bias, pre):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             z[i, j] = np.exp(z[i, j] + bias[j])
 
 
 @kernel
-def squared_error_sum(p, y, sample_weight):
+def exp_backward(pre, a, delta):
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            delta[i, j] = delta[i, j] * a[i, j]
+
+
+@kernel
+def squared_error_sum(p, y, sample_weight, param):
     # scikit-learn: 0.5 * mean over outputs of the weighted mean of (y - p)**2
     total = 0.0
     for i in range(p.shape[0]):
@@ -68,7 +95,7 @@ def _clip_probability(value, eps):
 
 
 @kernel
-def log_loss_sum(p, y, sample_weight):
+def log_loss_sum(p, y, sample_weight, param):
     eps = float(np.finfo(p.dtype).eps)
     total = 0.0
     for i in range(p.shape[0]):
@@ -81,7 +108,7 @@ def log_loss_sum(p, y, sample_weight):
 
 
 @kernel
-def binary_log_loss_sum(p, y, sample_weight):
+def binary_log_loss_sum(p, y, sample_weight, param):
     eps = float(np.finfo(p.dtype).eps)
     total = 0.0
     for i in range(p.shape[0]):
@@ -98,7 +125,7 @@ def binary_log_loss_sum(p, y, sample_weight):
 
 
 @kernel
-def poisson_sum(p, y, sample_weight):
+def poisson_sum(p, y, sample_weight, param):
     # half Poisson deviance, with scikit-learn's constant term xlogy(y, y) - y
     total = 0.0
     for i in range(p.shape[0]):
@@ -114,11 +141,56 @@ def poisson_sum(p, y, sample_weight):
 
 
 @kernel
-def output_delta(p, y, sample_weight, delta):
+def huber_sum(p, y, sample_weight, param):
+    # mean over outputs of 0.5 r**2 for |r| <= param, param * (|r| - param / 2)
+    total = 0.0
+    for i in range(p.shape[0]):
+        row = 0.0
+        for j in range(p.shape[1]):
+            r = abs(np.float64(p[i, j]) - np.float64(y[i, j]))
+            row += 0.5 * r * r if r <= param else param * (r - 0.5 * param)
+        total += sample_weight[i] * row
+    return total / p.shape[1]
+
+
+@kernel
+def absolute_error_sum(p, y, sample_weight, param):
+    # mean over outputs of |p - y|
+    total = 0.0
+    for i in range(p.shape[0]):
+        row = 0.0
+        for j in range(p.shape[1]):
+            row += abs(np.float64(p[i, j]) - np.float64(y[i, j]))
+        total += sample_weight[i] * row
+    return total / p.shape[1]
+
+
+@kernel
+def output_delta(p, y, sample_weight, param, delta):
     """Backward kernel shared by every canonical pair: delta = w * (p - y)."""
     for i in range(p.shape[0]):
         for j in range(p.shape[1]):
             delta[i, j] = (p[i, j] - y[i, j]) * sample_weight[i]
+
+
+@kernel
+def huber_delta(p, y, sample_weight, param, delta):
+    """w * clip(p - y, -param, param) / n_outputs, the exact gradient."""
+    limit = p.dtype.type(param)
+    for i in range(p.shape[0]):
+        scale = sample_weight[i] / p.shape[1]
+        for j in range(p.shape[1]):
+            r = p[i, j] - y[i, j]
+            delta[i, j] = min(max(r, -limit), limit) * scale
+
+
+@kernel
+def absolute_error_delta(p, y, sample_weight, param, delta):
+    """w * sign(p - y) / n_outputs (0 where p == y)."""
+    for i in range(p.shape[0]):
+        scale = sample_weight[i] / p.shape[1]
+        for j in range(p.shape[1]):
+            delta[i, j] = np.sign(p[i, j] - y[i, j]) * scale
 
 
 class OutputLoss(NamedTuple):
@@ -126,17 +198,26 @@ class OutputLoss(NamedTuple):
 
     activation: str
     forward: object
+    backward: object
     loss_sum: object
+    delta: object = output_delta
 
 
+_IDENTITY = ("identity", identity_forward, identity_backward)
 OUTPUT_LOSSES = {
-    "squared_error": OutputLoss("identity", identity_forward, squared_error_sum),
-    "log_loss": OutputLoss("softmax", softmax_forward, log_loss_sum),
-    "binary_log_loss": OutputLoss("logistic", logistic_forward, binary_log_loss_sum),
-    "poisson": OutputLoss("exp", exp_forward, poisson_sum),
+    "squared_error": OutputLoss(*_IDENTITY, squared_error_sum),
+    "log_loss": OutputLoss("softmax", softmax_forward, softmax_backward, log_loss_sum),
+    "binary_log_loss": OutputLoss(
+        "logistic", logistic_forward, logistic_backward, binary_log_loss_sum
+    ),
+    "poisson": OutputLoss("exp", exp_forward, exp_backward, poisson_sum),
+    "huber": OutputLoss(*_IDENTITY, huber_sum, huber_delta),
+    "absolute_error": OutputLoss(*_IDENTITY, absolute_error_sum, absolute_error_delta),
 }
 
 LOSS_CODES = {name: code for code, name in enumerate(OUTPUT_LOSSES)}
 
 output_forward = make_switch([loss.forward for loss in OUTPUT_LOSSES.values()])
+output_backward = make_switch([loss.backward for loss in OUTPUT_LOSSES.values()])
 output_loss_sum = make_switch([loss.loss_sum for loss in OUTPUT_LOSSES.values()])
+output_loss_delta = make_switch([loss.delta for loss in OUTPUT_LOSSES.values()])

@@ -31,9 +31,10 @@ from fastmlp.kernels.dense import (
     input_backward_params,
     input_forward,
 )
-from fastmlp.kernels.losses import output_delta, output_forward, output_loss_sum
+from fastmlp.kernels.losses import output_forward, output_loss_delta, output_loss_sum
 from fastmlp.kernels.optimizers import (
-    ADAM,
+    ADAMW,
+    SGD,
     adam_learning_rate,
     adam_step,
     finish_gradient,
@@ -104,56 +105,113 @@ def take_rows(values, rows, start, stop, shuffled, buffer):
 
 
 @kernel
+def _layer_offsets(units, n):
+    """Start of each layer's ``n x units`` block in the flat batch buffers."""
+    offsets = np.zeros(units.shape[0], dtype=np.int64)
+    for layer in range(units.shape[0] - 1):
+        offsets[layer + 1] = offsets[layer] + n * units[layer + 1]
+    return offsets
+
+
+@kernel
+def _layer_input(layer, units, offsets, n, dropout, acts, dropped):
+    """The input of ``layer`` (>= 1): the previous layer's output, dropped out
+    when that layer has dropout."""
+    source = dropped if dropout[layer - 1] > 0.0 else acts
+    return matrix_view(source, offsets[layer - 1], n, units[layer])
+
+
+@kernel
+def _drop_out(a, rate, mask, dropped):
+    """Inverted dropout: ``dropped = a * mask``, ``mask`` 0 with probability
+    ``rate`` and ``1 / (1 - rate)`` otherwise (numba's per-thread generator)."""
+    scale = a.dtype.type(1.0 / (1.0 - rate))
+    zero = a.dtype.type(0.0)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            m = scale if np.random.random() >= rate else zero
+            mask[i, j] = m
+            dropped[i, j] = a[i, j] * m
+
+
+@kernel
 def forward_backward(
-    x, y, sample_weight, params, grads, units, activation, loss, acts, deltas
+    x,
+    y,
+    sample_weight,
+    params,
+    grads,
+    units,
+    activations,
+    loss,
+    loss_param,
+    dropout,
+    work,
 ):
     """Weighted mean data loss of one batch, and its raw gradient.
 
     Returns ``(sum_i w_i l_i / sum_i w_i, sum_i w_i)``. ``grads`` receives the
     gradient of ``sum_i w_i l_i`` (the layers' vector-Jacobian products,
     before the L2 penalty and the division by ``sum_i w_i``, which the
-    optimizer step applies) in the layout of ``params``.
+    optimizer step applies) in the layout of ``params``. ``activations`` holds
+    one activation code per hidden layer, ``dropout`` one rate per hidden layer.
     """
+    acts, pres, deltas, masks, dropped = work[3:]
     n = y.shape[0]
     last = units.shape[0] - 2
     weight_sum = 0.0
     for i in range(n):
         weight_sum += sample_weight[i]
+    offsets = _layer_offsets(units, n)
 
-    # forward: z = a_prev @ W, then bias and activation in place
-    offsets = np.zeros(last + 2, dtype=np.int64)
+    # forward: z = input @ W, then bias and activation in place, then dropout
     for layer in range(last + 1):
-        offsets[layer + 1] = offsets[layer] + n * units[layer + 1]
-    out = matrix_view(acts, 0, n, units[1])
-    input_forward(x, coef_view(params, units, 0), out)
-    if last == 0:
-        output_forward(loss, out, intercept_view(params, units, 0))
-    else:
-        activation_forward(activation, out, intercept_view(params, units, 0))
-    for layer in range(1, last + 1):
-        a_prev = matrix_view(acts, offsets[layer - 1], n, units[layer])
         out = matrix_view(acts, offsets[layer], n, units[layer + 1])
-        dense_forward(a_prev, coef_view(params, units, layer), out)
-        if layer == last:
-            output_forward(loss, out, intercept_view(params, units, layer))
+        pre = matrix_view(pres, offsets[layer], n, units[layer + 1])
+        coef = coef_view(params, units, layer)
+        if layer == 0:
+            input_forward(x, coef, out)
         else:
-            activation_forward(activation, out, intercept_view(params, units, layer))
-    data_loss = output_loss_sum(loss, out, y, sample_weight) / weight_sum
+            a_in = _layer_input(layer, units, offsets, n, dropout, acts, dropped)
+            dense_forward(a_in, coef, out)
+        bias = intercept_view(params, units, layer)
+        if layer == last:
+            output_forward(loss, out, bias, pre)
+        else:
+            activation_forward(activations[layer], out, bias, pre)
+            if dropout[layer] > 0.0:
+                _drop_out(
+                    out,
+                    dropout[layer],
+                    matrix_view(masks, offsets[layer], n, units[layer + 1]),
+                    matrix_view(dropped, offsets[layer], n, units[layer + 1]),
+                )
+    data_loss = output_loss_sum(loss, out, y, sample_weight, loss_param) / weight_sum
 
     # backward: the layers' vector-Jacobian products in reverse order
     delta = matrix_view(deltas, offsets[last], n, units[last + 1])
-    output_delta(out, y, sample_weight, delta)
+    output_loss_delta(loss, out, y, sample_weight, loss_param, delta)
     for layer in range(last, 0, -1):
-        a_prev = matrix_view(acts, offsets[layer - 1], n, units[layer])
+        a_in = _layer_input(layer, units, offsets, n, dropout, acts, dropped)
         dense_backward_params(
-            a_prev,
+            a_in,
             delta,
             coef_view(grads, units, layer),
             intercept_view(grads, units, layer),
         )
         delta_prev = matrix_view(deltas, offsets[layer - 1], n, units[layer])
         dense_backward_input(delta, coef_view(params, units, layer), delta_prev)
-        activation_backward(activation, a_prev, delta_prev)
+        if dropout[layer - 1] > 0.0:
+            mask = matrix_view(masks, offsets[layer - 1], n, units[layer])
+            for i in range(n):
+                for j in range(units[layer]):
+                    delta_prev[i, j] *= mask[i, j]
+        activation_backward(
+            activations[layer - 1],
+            matrix_view(pres, offsets[layer - 1], n, units[layer]),
+            matrix_view(acts, offsets[layer - 1], n, units[layer]),
+            delta_prev,
+        )
         delta = delta_prev
     input_backward_params(
         x, delta, coef_view(grads, units, 0), intercept_view(grads, units, 0)
@@ -172,8 +230,11 @@ def train_epoch(
     params,
     grads,
     units,
-    activation,
+    activations,
     loss,
+    loss_param,
+    dropout,
+    seed,
     alpha,
     solver,
     learning_rate,
@@ -191,14 +252,20 @@ def train_epoch(
 
     A batch's loss is scikit-learn's: the weighted mean loss plus
     ``0.5 * alpha * ||W||^2 / sum(sample_weight)``, with W before the batch's
-    update. ``rows`` is the epoch's sample order (used when ``shuffled``);
+    update (AdamW: no penalty term; ``alpha`` is its decoupled weight decay).
+    ``rows`` is the epoch's sample order (used when ``shuffled``);
     ``state_1`` and ``state_2`` are the optimizer's state (SGD: velocity and
     unused; Adam: first and second moments); ``step`` counts Adam updates so
-    far. ``work`` is ``(x_buffer, y_buffer, weight_buffer, acts, deltas)``.
+    far. ``seed`` (>= 0) seeds the dropout masks of the epoch. ``work`` is
+    ``(x_buffer, y_buffer, weight_buffer, acts, pres, deltas, masks, dropped)``.
     """
-    x_buffer, y_buffer, weight_buffer, acts, deltas = work
+    x_buffer, y_buffer, weight_buffer = work[:3]
+    if seed >= 0:
+        np.random.seed(seed)
     n_samples = rows.shape[0]
     coefs_end = n_coefs(units)
+    penalty_alpha = 0.0 if solver == ADAMW else alpha
+    decay = learning_rate * alpha if solver == ADAMW else 0.0
     total = 0.0
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
@@ -211,27 +278,11 @@ def train_epoch(
         else:
             w = sample_weight[start:stop]
         data_loss, weight_sum = forward_backward(
-            x, y, w, params, grads, units, activation, loss, acts, deltas
+            x, y, w, params, grads, units, activations, loss, loss_param, dropout, work
         )
-        penalty = 0.5 * alpha * squared_norm(params[:coefs_end]) / weight_sum
+        penalty = 0.5 * penalty_alpha * squared_norm(params[:coefs_end]) / weight_sum
         total += (data_loss + penalty) * (stop - start)
-        if solver == ADAM:
-            step += 1
-            rate = adam_learning_rate(learning_rate, beta_1, beta_2, step)
-            adam_step(
-                params,
-                grads,
-                state_1,
-                state_2,
-                coefs_end,
-                alpha,
-                weight_sum,
-                rate,
-                beta_1,
-                beta_2,
-                epsilon,
-            )
-        else:
+        if solver == SGD:
             sgd_step(
                 params,
                 grads,
@@ -243,18 +294,56 @@ def train_epoch(
                 momentum,
                 nesterov,
             )
+        else:
+            step += 1
+            rate = adam_learning_rate(learning_rate, beta_1, beta_2, step)
+            adam_step(
+                params,
+                grads,
+                state_1,
+                state_2,
+                coefs_end,
+                penalty_alpha,
+                weight_sum,
+                rate,
+                beta_1,
+                beta_2,
+                epsilon,
+                decay,
+            )
     return total, step
 
 
 @kernel
 def loss_and_gradient(
-    X, Y, sample_weight, rows, params, grads, units, activation, loss, alpha, work
+    X,
+    Y,
+    sample_weight,
+    rows,
+    params,
+    grads,
+    units,
+    activations,
+    loss,
+    loss_param,
+    dropout,
+    alpha,
+    work,
 ):
     """Full-batch loss and gradient (for L-BFGS); ``grads`` is filled in place."""
-    x_buffer, y_buffer, weight_buffer, acts, deltas = work
-    x = take_batch(X, rows, 0, rows.shape[0], False, x_buffer)
+    x = take_batch(X, rows, 0, rows.shape[0], False, work[0])
     data_loss, weight_sum = forward_backward(
-        x, Y, sample_weight, params, grads, units, activation, loss, acts, deltas
+        x,
+        Y,
+        sample_weight,
+        params,
+        grads,
+        units,
+        activations,
+        loss,
+        loss_param,
+        dropout,
+        work,
     )
     coefs_end = n_coefs(units)
     penalty = 0.5 * alpha * squared_norm(params[:coefs_end]) / weight_sum
@@ -263,7 +352,7 @@ def loss_and_gradient(
 
 
 @kernel
-def predict(X, params, units, activation, loss, chunk_rows, out):
+def predict(X, params, units, activations, loss, chunk_rows, out):
     """Forward pass only, in chunks of ``chunk_rows`` rows; writes ``out``.
 
     Only two work buffers of ``chunk_rows x max(hidden units)`` are kept.
@@ -276,6 +365,7 @@ def predict(X, params, units, activation, loss, chunk_rows, out):
     size = min(chunk_rows, n_samples) * width
     buffer_a = np.empty(size, dtype=out.dtype)
     buffer_b = np.empty(size, dtype=out.dtype)
+    no_pre = np.empty((0, 0), dtype=out.dtype)  # nothing to keep for backward
     rows = np.arange(n_samples)
     for start in range(0, n_samples, chunk_rows):
         stop = min(start + chunk_rows, n_samples)
@@ -284,9 +374,11 @@ def predict(X, params, units, activation, loss, chunk_rows, out):
         target = out[start:stop] if last == 0 else matrix_view(buffer_a, 0, n, units[1])
         input_forward(x, coef_view(params, units, 0), target)
         if last == 0:
-            output_forward(loss, target, intercept_view(params, units, 0))
+            output_forward(loss, target, intercept_view(params, units, 0), no_pre)
             continue
-        activation_forward(activation, target, intercept_view(params, units, 0))
+        activation_forward(
+            activations[0], target, intercept_view(params, units, 0), no_pre
+        )
         current, spare = buffer_a, buffer_b
         for layer in range(1, last + 1):
             a_prev = matrix_view(current, 0, n, units[layer])
@@ -297,7 +389,7 @@ def predict(X, params, units, activation, loss, chunk_rows, out):
             dense_forward(a_prev, coef_view(params, units, layer), target)
             bias = intercept_view(params, units, layer)
             if layer == last:
-                output_forward(loss, target, bias)
+                output_forward(loss, target, bias, no_pre)
             else:
-                activation_forward(activation, target, bias)
+                activation_forward(activations[layer], target, bias, no_pre)
             current, spare = spare, current

@@ -12,6 +12,10 @@ scikit-learn's gradient
 with ``scale`` the batch's total sample weight. The update arithmetic follows
 ``sklearn.neural_network._stochastic_optimizers`` operation for operation, so
 that float64 training reproduces scikit-learn's.
+
+AdamW (Loshchilov and Hutter, "Decoupled weight decay regularization") is the
+Adam step with ``alpha = 0`` in the gradient and, before it, the coefficients
+shrunk by ``decay = learning_rate * weight_decay`` (PyTorch's order).
 """
 
 import numpy as np
@@ -20,7 +24,8 @@ from fastmlp.kernels._compile import kernel
 
 SGD = 0
 ADAM = 1
-SOLVER_CODES = {"sgd": SGD, "adam": ADAM}
+ADAMW = 2
+SOLVER_CODES = {"sgd": SGD, "adam": ADAM, "adamw": ADAMW}
 
 
 @kernel
@@ -92,10 +97,15 @@ def adam_step(
     beta_1,
     beta_2,
     eps,
+    decay,
 ):
-    """One Adam step with the bias-corrected ``learning_rate``."""
+    """One Adam step with the bias-corrected ``learning_rate``; ``decay`` is
+    AdamW's decoupled shrinking of the coefficients (0 for Adam)."""
+    keep = 1.0 - decay
     for i in range(n_coefs):
         g = (grads[i] + alpha * params[i]) / scale
+        if decay != 0.0:
+            params[i] *= keep
         _adam_update(params, first, second, i, g, learning_rate, beta_1, beta_2, eps)
     for i in range(n_coefs, params.shape[0]):
         g = grads[i] / scale
