@@ -8,6 +8,7 @@ compiled.
 """
 
 import numpy as np
+from scipy.special import expit, ndtr
 
 # --------------------------------------------------------------------------
 # activations: name -> (f(z), f'(z)), both functions of the pre-activation z
@@ -40,6 +41,20 @@ def _softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _f64(z):
+    return np.asarray(z, dtype=np.float64)
+
+
+def _gelu_derivative(z):
+    z = _f64(z)
+    return ndtr(z) + z * np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
+
+
+def _silu_derivative(z):
+    s = expit(_f64(z))
+    return s * (1.0 + _f64(z) * (1.0 - s))
+
+
 HIDDEN = {
     "identity": (lambda z: np.array(z, dtype=np.float64), np.ones_like),
     "logistic": (_logistic, _logistic_derivative),
@@ -48,6 +63,17 @@ HIDDEN = {
         lambda z: np.maximum(np.asarray(z, dtype=np.float64), 0.0),
         lambda z: (np.asarray(z) > 0).astype(np.float64),
     ),
+    "leaky_relu": (
+        lambda z: np.where(_f64(z) > 0, _f64(z), 0.01 * _f64(z)),
+        lambda z: np.where(_f64(z) > 0, 1.0, 0.01),
+    ),
+    "elu": (
+        lambda z: np.where(_f64(z) > 0, _f64(z), np.expm1(np.minimum(_f64(z), 0))),
+        lambda z: np.where(_f64(z) > 0, 1.0, np.exp(np.minimum(_f64(z), 0))),
+    ),
+    "gelu": (lambda z: _f64(z) * ndtr(_f64(z)), _gelu_derivative),
+    "silu": (lambda z: _f64(z) * expit(_f64(z)), _silu_derivative),
+    "softplus": (lambda z: np.logaddexp(0.0, _f64(z)), lambda z: expit(_f64(z))),
 }
 
 # output activations by the name an OutputLoss gives them
@@ -56,6 +82,16 @@ OUTPUT_ACTIVATIONS = {
     "logistic": _logistic,
     "softmax": _softmax,
     "exp": lambda z: np.exp(np.asarray(z, dtype=np.float64)),
+}
+
+# vector-Jacobian products of the output activations: (p, g) -> g * dp/dz
+OUTPUT_VJPS = {
+    "identity": lambda p, g: _f64(g),
+    "logistic": lambda p, g: _f64(g) * _f64(p) * (1.0 - _f64(p)),
+    "softmax": lambda p, g: (
+        _f64(p) * (_f64(g) - np.sum(_f64(p) * _f64(g), axis=1, keepdims=True))
+    ),
+    "exp": lambda p, g: _f64(g) * _f64(p),
 }
 
 # --------------------------------------------------------------------------
@@ -95,18 +131,50 @@ def _poisson(p, y, dtype):
     return terms.sum(axis=1)
 
 
+HUBER_DELTA = 0.7  # the huber parameter the kernel tests use
+
+
+def _huber(p, y, dtype, delta=HUBER_DELTA):
+    r = np.abs(_f64(p) - _f64(y))
+    return np.mean(np.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta)), axis=1)
+
+
+def _absolute_error(p, y, dtype):
+    return np.mean(np.abs(_f64(p) - _f64(y)), axis=1)
+
+
 PER_SAMPLE_LOSSES = {
     "squared_error": _squared_error,
     "log_loss": _log_loss,
     "binary_log_loss": _binary_log_loss,
     "poisson": _poisson,
+    "huber": _huber,
+    "absolute_error": _absolute_error,
 }
+
+# the loss parameter each loss is tested with (only huber has one)
+LOSS_PARAMS = {"huber": HUBER_DELTA}
 
 
 def loss_sum(name, p, y, sample_weight):
     """``sum_i w_i * l_i`` of the loss ``name`` (clipping by ``p.dtype``)."""
     per_sample = PER_SAMPLE_LOSSES[name](p, y, np.asarray(p).dtype)
     return float(np.sum(np.asarray(sample_weight, dtype=np.float64) * per_sample))
+
+
+def output_delta(name, p, y, sample_weight):
+    """dL/dz at the output for ``L = sum_i w_i l_i``, as scikit-learn's backprop
+    starts it: ``w * (p - y)`` for its canonical pairs (the squared error's
+    mean over outputs included, scikit-learn issue #8349), the exact gradient
+    for the robust losses."""
+    w = _f64(sample_weight)[:, None]
+    r = _f64(p) - _f64(y)
+    k = r.shape[1]
+    if name == "huber":
+        return w * np.clip(r, -HUBER_DELTA, HUBER_DELTA) / k
+    if name == "absolute_error":
+        return w * np.sign(r) / k
+    return w * r
 
 
 # --------------------------------------------------------------------------
@@ -125,6 +193,8 @@ TARGETS = {
     # 0/1 per column: multilabel when k > 1
     "binary_log_loss": lambda rng, n, k: rng.integers(0, 2, size=(n, k)).astype(float),
     "poisson": lambda rng, n, k: rng.uniform(0.1, 4.0, size=(n, k)),
+    "huber": lambda rng, n, k: rng.normal(size=(n, k)) * 2.0,
+    "absolute_error": lambda rng, n, k: rng.normal(size=(n, k)) * 2.0,
 }
 
 # --------------------------------------------------------------------------
@@ -147,15 +217,21 @@ def dense_backward(x, delta, coef, alpha, scale):
 # whole network, scikit-learn's _backprop in float64
 
 
+def _per_layer(activation, n_hidden):
+    return [activation] * n_hidden if isinstance(activation, str) else activation
+
+
 def mlp_forward(x, coefs, intercepts, activation, out_activation):
-    """Lists of pre-activations and activations (input first) of each layer."""
-    f = HIDDEN[activation][0]
+    """Lists of pre-activations and activations (input first) of each layer.
+    ``activation`` is one name or one name per hidden layer."""
+    names = _per_layer(activation, len(coefs) - 1)
     pre, acts = [], [np.asarray(x, dtype=np.float64)]
     for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
         z = acts[-1] @ coef + intercept
         pre.append(z)
         last = layer == len(coefs) - 1
-        acts.append(OUTPUT_ACTIVATIONS[out_activation](z) if last else f(z))
+        f = OUTPUT_ACTIVATIONS[out_activation] if last else HIDDEN[names[layer]][0]
+        acts.append(f(z))
     return pre, acts
 
 
@@ -168,13 +244,14 @@ def mlp_loss_and_gradient(
     pre, acts = mlp_forward(x, coefs, intercepts, activation, out_activation)
     value = loss_sum(loss, acts[-1], y, w) / sw
     value += 0.5 * alpha * sum(np.sum(c.astype(float) ** 2) for c in coefs) / sw
-    fprime = HIDDEN[activation][1]
-    delta = w[:, None] * (acts[-1] - y)
+    names = _per_layer(activation, len(coefs) - 1)
+    delta = output_delta(loss, acts[-1], y, w)
     coef_grads, intercept_grads = [None] * len(coefs), [None] * len(coefs)
     for layer in range(len(coefs) - 1, -1, -1):
         coef_grads[layer] = (acts[layer].T @ delta + alpha * coefs[layer]) / sw
         intercept_grads[layer] = delta.sum(axis=0) / sw
         if layer > 0:
+            fprime = HIDDEN[names[layer - 1]][1]
             delta = (delta @ coefs[layer].T) * fprime(pre[layer - 1])
     return value, coef_grads, intercept_grads
 
@@ -217,3 +294,17 @@ class Adam:
             / (1 - self.beta_1**self.t)
         )
         params += -self.learning_rate * self.m / (np.sqrt(self.v) + self.epsilon)
+
+
+class AdamW(Adam):
+    """PyTorch's AdamW order on scikit-learn's Adam: shrink the coefficients
+    (the first ``n_coefs`` entries) by ``learning_rate_init * decay``, then
+    take the Adam step of the unpenalized gradient."""
+
+    def __init__(self, n, n_coefs, decay, learning_rate_init, beta_1, beta_2, epsilon):
+        super().__init__(n, learning_rate_init, beta_1, beta_2, epsilon)
+        self.n_coefs, self.decay = n_coefs, decay
+
+    def update(self, params, grads):
+        params[: self.n_coefs] *= 1.0 - self.learning_rate_init * self.decay
+        super().update(params, grads)

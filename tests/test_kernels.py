@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import reference
 import scipy.sparse as sp
+from numba import njit
 from numpy.testing import assert_allclose
 from sklearn.neural_network._base import LOSS_FUNCTIONS
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
@@ -34,8 +35,9 @@ from fastmlp.kernels.dense import (
 from fastmlp.kernels.losses import (
     LOSS_CODES,
     OUTPUT_LOSSES,
-    output_delta,
+    output_backward,
     output_forward,
+    output_loss_delta,
     output_loss_sum,
 )
 from fastmlp.kernels.optimizers import adam_learning_rate, adam_step, sgd_step
@@ -50,12 +52,24 @@ ATOL = {np.float64: 1e-14, np.float32: 1e-7}
 GRAD_RTOL = 1e-6
 
 # scikit-learn's squared_error averages over the outputs while its backprop
-# (and fastmlp's output_delta, shared by every pair) uses w * (p - y): with
-# several outputs the gradient is n_outputs times the gradient of the loss.
-# fastmlp reproduces scikit-learn's training, so the tests check exactly that
-# relation (scikit-learn issue #8349).
-# reported with it (scikit-learn issue #8349). fastmlp copies scikit-learn.
+# (and fastmlp's output_delta, shared by the canonical pairs) uses w * (p - y):
+# with several outputs the gradient is n_outputs times the gradient of the
+# loss. fastmlp reproduces scikit-learn's training, so the tests check exactly
+# that relation (scikit-learn issue #8349). The robust losses (huber,
+# absolute_error) are fastmlp's own and use the exact gradient.
 MEAN_OVER_OUTPUTS = {"squared_error"}
+EMPTY = {dtype: np.empty((0, 0), dtype=dtype) for dtype in DTYPES}
+
+
+def _param(name):
+    return reference.LOSS_PARAMS.get(name, 0.0)
+
+
+def _forward(kernel, z, bias):
+    """Run ``kernel(z, bias, pre)`` in place on z; return the stored ``pre``."""
+    pre = np.full_like(z, np.nan)
+    kernel(z, bias, pre)
+    return pre
 
 
 def _reference(table, name):
@@ -110,23 +124,32 @@ def relative_error(actual, expected):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_activation_forward_matches_reference(name, dtype, shape):
-    """forward(z, bias) adds the bias per column and applies f in place."""
+    """forward(z, bias, pre) adds the bias per column and applies f in place;
+    it keeps z + bias in pre exactly when its backward needs it, and never
+    writes an empty pre (predict)."""
     f = _reference(reference.HIDDEN, name)[0]
     rng = np.random.default_rng(0)
     z, bias = _pre_activations(rng, shape)
     z, bias = z.astype(dtype), bias.astype(dtype)
     expected = f(z.astype(np.float64) + bias.astype(np.float64))
     out = z.copy()
-    HIDDEN_ACTIVATIONS[name].forward(out, bias)
+    pre = _forward(HIDDEN_ACTIVATIONS[name].forward, out, bias)
     assert out.dtype == dtype
     assert_allclose(out, expected, rtol=RTOL[dtype], atol=ATOL[dtype])
+    if HIDDEN_ACTIVATIONS[name].needs_pre_activation:
+        assert_allclose(pre, z + bias, rtol=0, atol=0)
+    else:
+        assert np.isnan(pre).all()
+    predict_out = z.copy()
+    HIDDEN_ACTIVATIONS[name].forward(predict_out, bias, EMPTY[dtype])
+    assert_allclose(predict_out, out, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_activation_backward_matches_reference(name, dtype, shape):
-    """backward(f(z), delta) overwrites delta with delta * f'(z)."""
+    """backward(pre, f(z), delta) overwrites delta with delta * f'(z)."""
     f, fprime = _reference(reference.HIDDEN, name)
     rng = np.random.default_rng(1)
     z, bias = _pre_activations(rng, shape)
@@ -135,14 +158,14 @@ def test_activation_backward_matches_reference(name, dtype, shape):
     delta = rng.normal(size=shape).astype(dtype)
     expected = delta.astype(np.float64) * fprime(pre)
     out = delta.copy()
-    HIDDEN_ACTIVATIONS[name].backward(a, out)
+    HIDDEN_ACTIVATIONS[name].backward(pre, a, out)
     assert_allclose(out, expected, rtol=RTOL[dtype], atol=ATOL[dtype])
     assert_allclose(a, f(pre).astype(dtype))  # a is left alone
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_activation_gradient_finite_differences(name):
-    """d sum(g * f(z + b)) / dz and / db equal backward(f(z + b), g)."""
+    """d sum(g * f(z + b)) / dz and / db equal backward(z + b, f(z + b), g)."""
     activation = HIDDEN_ACTIVATIONS[name]
     rng = np.random.default_rng(2)
     z, bias = _pre_activations(rng, (13, 6))
@@ -150,13 +173,13 @@ def test_activation_gradient_finite_differences(name):
 
     def objective():
         out = z.copy()
-        activation.forward(out, bias)
+        activation.forward(out, bias, EMPTY[np.float64])
         return float(np.sum(g * out))
 
     a = z.copy()
-    activation.forward(a, bias)
+    pre = _forward(activation.forward, a, bias)
     delta = g.copy()
-    activation.backward(a, delta)
+    activation.backward(pre, a, delta)
     assert relative_error(delta, numerical_gradient(objective, z)) < GRAD_RTOL
     grad_bias = delta.sum(axis=0)
     assert relative_error(grad_bias, numerical_gradient(objective, bias)) < GRAD_RTOL
@@ -170,13 +193,16 @@ def test_activation_switch_dispatches_by_code(name):
     code = ACTIVATION_CODES[name]
     kernels = HIDDEN_ACTIVATIONS[name]
     expected, actual = z.copy(), z.copy()
-    kernels.forward(expected, bias)
-    activation_forward(code, actual, bias)
+    pre = _forward(kernels.forward, expected, bias)
+    actual_pre = np.full_like(z, np.nan)
+    activation_forward(code, actual, bias, actual_pre)
     assert_allclose(actual, expected, rtol=0, atol=0)
+    assert_allclose(actual_pre, pre, rtol=0, atol=0)
+    pre = z + bias
     g = rng.normal(size=z.shape)
     expected_delta, actual_delta = g.copy(), g.copy()
-    kernels.backward(expected, expected_delta)
-    activation_backward(code, actual, actual_delta)
+    kernels.backward(pre, expected, expected_delta)
+    activation_backward(code, pre, actual, actual_delta)
     assert_allclose(actual_delta, expected_delta, rtol=0, atol=0)
 
 
@@ -201,9 +227,32 @@ def test_output_forward_matches_reference(name, dtype):
         z, bias = _pre_activations(rng, shape)
         z, bias = z.astype(dtype), bias.astype(dtype)
         out = z.copy()
-        spec.forward(out, bias)
+        spec.forward(out, bias, EMPTY[dtype])
         expected = f(z.astype(np.float64) + bias.astype(np.float64))
         assert_allclose(out, expected, rtol=RTOL[dtype], atol=ATOL[dtype])
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_output_backward_matches_reference_and_finite_differences(name):
+    """backward(pre, p, g) is the output activation's vector-Jacobian product
+    (used by the Jacobians): g * dp/dz, softmax's full Jacobian included."""
+    spec = OUTPUT_LOSSES[name]
+    rng = np.random.default_rng(41)
+    z, bias = _pre_activations(rng, (7, 3))
+    g = rng.normal(size=z.shape)
+    p = z.copy()
+    spec.forward(p, bias, EMPTY[np.float64])
+    out = g.copy()
+    spec.backward(z + bias, p, out)
+    vjp = _reference(reference.OUTPUT_VJPS, spec.activation)
+    assert_allclose(out, vjp(p, g), rtol=1e-12, atol=1e-15)
+
+    def objective():
+        q = z.copy()
+        spec.forward(q, bias, EMPTY[np.float64])
+        return float(np.sum(g * q))
+
+    assert relative_error(out, numerical_gradient(objective, z)) < GRAD_RTOL
 
 
 def _loss_problem(name, rng, n, k, dtype=np.float64):
@@ -211,7 +260,7 @@ def _loss_problem(name, rng, n, k, dtype=np.float64):
     spec = OUTPUT_LOSSES[name]
     z, bias = _pre_activations(rng, (n, k))
     p = z.astype(dtype)
-    spec.forward(p, bias.astype(dtype))
+    spec.forward(p, bias.astype(dtype), EMPTY[dtype])
     y = _targets(name, rng, n, k).astype(dtype)
     w = rng.uniform(0.2, 3.0, size=n).astype(dtype)
     return p, y, w
@@ -222,24 +271,25 @@ def _loss_problem(name, rng, n, k, dtype=np.float64):
     [(name, k) for name in LOSSES for k in (1, 3)],
 )
 def test_output_delta_is_loss_gradient(name, n_outputs):
-    """output_delta is d loss_sum(forward(z + b), y, w) / dz (and / db)."""
+    """delta is d loss_sum(forward(z + b), y, w) / dz (and / db)."""
     spec = OUTPUT_LOSSES[name]
     rng = np.random.default_rng(5)
     n = 9
     z, bias = _pre_activations(rng, (n, n_outputs))
     y = _targets(name, rng, n, n_outputs)
     w = rng.uniform(0.2, 3.0, size=n)
+    param = _param(name)
 
     def objective():
         p = z.copy()
-        spec.forward(p, bias)
-        return spec.loss_sum(p, y, w)
+        spec.forward(p, bias, EMPTY[np.float64])
+        return spec.loss_sum(p, y, w, param)
 
     p = z.copy()
-    spec.forward(p, bias)
+    spec.forward(p, bias, EMPTY[np.float64])
     delta = np.empty_like(p)
-    output_delta(p, y, w, delta)
-    assert_allclose(delta, w[:, None] * (p - y), rtol=1e-15)
+    spec.delta(p, y, w, param, delta)
+    assert_allclose(delta, reference.output_delta(name, p, y, w), rtol=1e-15)
     scale = _gradient_scale(name, n_outputs)
     numeric = scale * numerical_gradient(objective, z)
     assert relative_error(delta, numeric) < GRAD_RTOL
@@ -257,15 +307,17 @@ def test_output_delta_is_gradient_for_single_output(name):
     y = _targets(name, rng, 11, 1)
     w = rng.uniform(0.2, 3.0, size=11)
 
+    param = _param(name)
+
     def objective():
         p = z.copy()
-        spec.forward(p, bias)
-        return spec.loss_sum(p, y, w)
+        spec.forward(p, bias, EMPTY[np.float64])
+        return spec.loss_sum(p, y, w, param)
 
     p = z.copy()
-    spec.forward(p, bias)
+    spec.forward(p, bias, EMPTY[np.float64])
     delta = np.empty_like(p)
-    output_delta(p, y, w, delta)
+    spec.delta(p, y, w, param, delta)
     assert relative_error(delta, numerical_gradient(objective, z)) < GRAD_RTOL
 
 
@@ -284,9 +336,14 @@ def _with_boundary_probabilities(name, p, y):
     return p
 
 
+# fastmlp's own losses; every other one must be scikit-learn's and match it
+OWN_LOSSES = {"huber", "absolute_error"}
+SKLEARN_LOSSES = [name for name in LOSSES if name not in OWN_LOSSES]
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("n_outputs", [1, 4])
-@pytest.mark.parametrize("name", LOSSES)
+@pytest.mark.parametrize("name", SKLEARN_LOSSES)
 def test_loss_matches_sklearn(name, n_outputs, weighted):
     """loss_sum / sum(w) is scikit-learn's LOSS_FUNCTIONS[name] to 1e-12."""
     if name not in LOSS_FUNCTIONS:
@@ -301,24 +358,53 @@ def test_loss_matches_sklearn(name, n_outputs, weighted):
     else:
         expected = LOSS_FUNCTIONS[name](y, p)
         w = np.ones_like(w)
-    actual = OUTPUT_LOSSES[name].loss_sum(p, y, w) / w.sum()
+    actual = OUTPUT_LOSSES[name].loss_sum(p, y, w, 0.0) / w.sum()
     assert np.isfinite(actual)
     assert_allclose(actual, expected, rtol=1e-12)
-    assert_allclose(
-        OUTPUT_LOSSES[name].loss_sum(p, y, w),
-        reference.loss_sum(name, p, y, w),
-        rtol=1e-12,
-    )
 
 
+@pytest.mark.parametrize("n_outputs", [1, 4])
 @pytest.mark.parametrize("name", LOSSES)
+def test_loss_matches_reference(name, n_outputs):
+    """loss_sum is the NumPy reference's weighted sum, for every loss."""
+    rng = np.random.default_rng(17)
+    p, y, w = _loss_problem(name, rng, 12, n_outputs)
+    p = _with_boundary_probabilities(name, p, y)
+    actual = OUTPUT_LOSSES[name].loss_sum(p, y, w, _param(name))
+    assert_allclose(actual, reference.loss_sum(name, p, y, w), rtol=1e-12)
+
+
+def test_own_losses_against_sklearn_metrics():
+    """absolute_error is mean_absolute_error; huber is 0.5 r**2 inside delta
+    (the squared error) and linear, delta * (|r| - delta / 2), outside."""
+    from sklearn.metrics import mean_absolute_error, mean_squared_error
+
+    rng = np.random.default_rng(18)
+    p, y = rng.normal(size=(30, 2)), rng.normal(size=(30, 2))
+    w = rng.uniform(0.5, 2.0, size=30)
+    mae = OUTPUT_LOSSES["absolute_error"].loss_sum(p, y, w, 0.0) / w.sum()
+    assert_allclose(mae, mean_absolute_error(y, p, sample_weight=w), rtol=1e-12)
+    small = OUTPUT_LOSSES["huber"].loss_sum(p, y, w, 100.0) / w.sum()
+    assert_allclose(small, 0.5 * mean_squared_error(y, p, sample_weight=w), rtol=1e-12)
+    large = OUTPUT_LOSSES["huber"].loss_sum(p + 1e3, y, w, 0.5) / w.sum()
+    expected = 0.5 * (np.average(np.abs(p + 1e3 - y), weights=w, axis=0) - 0.25)
+    assert_allclose(large, expected.mean(), rtol=1e-12)
+
+
+def test_own_losses_are_listed():
+    """A loss that is neither scikit-learn's nor listed as fastmlp's own fails."""
+    assert OWN_LOSSES <= set(LOSSES)
+    assert not OWN_LOSSES & set(LOSS_FUNCTIONS)
+
+
+@pytest.mark.parametrize("name", SKLEARN_LOSSES)
 def test_loss_with_zero_targets_matches_sklearn(name):
     """Zero targets are valid for every loss (xlogy(0, .) = 0)."""
     rng = np.random.default_rng(8)
     p, y, w = _loss_problem(name, rng, 10, 3)
     y[::2] = 0.0
     expected = LOSS_FUNCTIONS[name](y, p, sample_weight=w)
-    actual = OUTPUT_LOSSES[name].loss_sum(p, y, w) / w.sum()
+    actual = OUTPUT_LOSSES[name].loss_sum(p, y, w, 0.0) / w.sum()
     assert_allclose(actual, expected, rtol=1e-12)
 
 
@@ -332,25 +418,38 @@ def test_loss_float32_matches_reference(name):
     rng = np.random.default_rng(9)
     p, y, w = _loss_problem(name, rng, 12, 3, dtype=np.float32)
     p = _with_boundary_probabilities(name, p, y)
-    actual = OUTPUT_LOSSES[name].loss_sum(p, y, w)
+    actual = OUTPUT_LOSSES[name].loss_sum(p, y, w, _param(name))
     assert isinstance(actual, float)
     assert_allclose(actual, reference.loss_sum(name, p, y, w), rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", LOSSES)
 def test_loss_switch_dispatches_by_code(name):
-    """output_forward/output_loss_sum(code, ...) run the registry's kernels."""
+    """output_forward/backward/loss_sum/loss_delta(code, ...) run the
+    registry's kernels."""
     spec = OUTPUT_LOSSES[name]
     code = LOSS_CODES[name]
     rng = np.random.default_rng(10)
     z, bias = _pre_activations(rng, (6, 3))
     expected, actual = z.copy(), z.copy()
-    spec.forward(expected, bias)
-    output_forward(code, actual, bias)
+    spec.forward(expected, bias, EMPTY[np.float64])
+    output_forward(code, actual, bias, EMPTY[np.float64])
     assert_allclose(actual, expected, rtol=0, atol=0)
     y = _targets(name, rng, 6, 3)
     w = rng.uniform(0.5, 2.0, size=6)
-    assert output_loss_sum(code, actual, y, w) == spec.loss_sum(expected, y, w)
+    param = _param(name)
+    assert output_loss_sum(code, actual, y, w, param) == spec.loss_sum(
+        expected, y, w, param
+    )
+    expected_delta, actual_delta = np.empty_like(z), np.empty_like(z)
+    spec.delta(expected, y, w, param, expected_delta)
+    output_loss_delta(code, actual, y, w, param, actual_delta)
+    assert_allclose(actual_delta, expected_delta, rtol=0, atol=0)
+    g = rng.normal(size=z.shape)
+    expected_g, actual_g = g.copy(), g.copy()
+    spec.backward(z, expected, expected_g)
+    output_backward(code, z, actual, actual_g)
+    assert_allclose(actual_g, expected_g, rtol=0, atol=0)
 
 
 def test_loss_codes_follow_registry():
@@ -448,7 +547,10 @@ def test_csr_kernels_match_dense(dtype):
 
 def _network_problem(activation, loss, n_outputs, units=(4, 5, 4), n=8):
     """A 2-hidden-layer network, data and params, no pre-activation near 0."""
-    net = Network([*units, n_outputs], activation, loss, np.float64)
+    names = (
+        [activation] * (len(units) - 1) if isinstance(activation, str) else activation
+    )
+    net = Network([*units, n_outputs], names, loss, np.float64, _param(loss))
     out_activation = OUTPUT_LOSSES[loss].activation
     for seed in range(100):
         rng = np.random.default_rng(seed)
@@ -465,14 +567,24 @@ def _network_problem(activation, loss, n_outputs, units=(4, 5, 4), n=8):
     return net, x, y, w, params, out_activation
 
 
-def _forward_backward(net, x, y, w, params, alpha):
+@njit
+def _seed_numba_random(seed):
+    np.random.seed(seed)
+
+
+def _forward_backward(net, x, y, w, params, alpha, dropout=None, seed=0):
     """scikit-learn's batch loss and gradient, as the engine composes them:
     ``forward_backward`` (the layers' VJPs), then the L2 term and the
     division by the total weight (``loss_and_gradient``, L-BFGS's objective).
     ``x`` is a dense batch or a CSR batch tuple ``(data, indices, indptr, rows)``.
+    With ``dropout`` rates, the masks come from numba's generator seeded with
+    ``seed`` just before, so that the same seed draws the same masks.
     """
     grads = np.full(net.n_params, np.nan)
-    work = net.allocate_work(y.shape[0], dense_input=False)
+    if dropout is None:
+        dropout = net.no_dropout()
+    work = net.allocate_work(y.shape[0], dense_input=False, dropout=dropout.any())
+    _seed_numba_random(seed)
     if isinstance(x, tuple):
         X, rows = x[:3], x[3]
     else:
@@ -485,8 +597,10 @@ def _forward_backward(net, x, y, w, params, alpha):
         params,
         grads,
         net.units,
-        net.activation_code,
+        net.activation_codes,
         net.loss_code,
+        net.loss_param,
+        dropout,
         alpha,
         work,
     )
@@ -539,7 +653,7 @@ def test_forward_backward_csr_matches_dense():
     X, csr, rows = _csr_batch(np.float64, seed=15)
     dense = X[rows].toarray()
     activation, loss = ACTIVATIONS[-1], LOSSES[0]
-    net = Network([8, 5, 4, 2], activation, loss, np.float64)
+    net = Network([8, 5, 4, 2], [activation] * 2, loss, np.float64)
     rng = np.random.default_rng(16)
     params = rng.uniform(-0.8, 0.8, size=net.n_params)
     y = _targets(loss, rng, 12, 2)
@@ -548,6 +662,70 @@ def test_forward_backward_csr_matches_dense():
     value_csr, grads_csr = _forward_backward(net, csr, y, w, params, 0.1)
     assert_allclose(value_csr, value_dense, rtol=1e-12)
     assert_allclose(grads_csr, grads_dense, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("names", [("gelu", "tanh"), ("logistic", "silu")])
+def test_forward_backward_one_activation_per_layer(names):
+    """Each hidden layer runs its own activation, forward and backward."""
+    net, x, y, w, params, out_activation = _network_problem(list(names), "log_loss", 3)
+    value, grads = _forward_backward(net, x, y, w, params, 0.05)
+    coefs, intercepts = net.unpack(params)
+    expected_value, coef_grads, intercept_grads = reference.mlp_loss_and_gradient(
+        x, y, w, coefs, intercepts, list(names), "log_loss", out_activation, 0.05
+    )
+    assert_allclose(value, expected_value, rtol=1e-12)
+    assert_allclose(
+        grads, net.pack(coef_grads, intercept_grads), rtol=1e-10, atol=1e-13
+    )
+    swapped = Network(net.units, names[::-1], "log_loss", np.float64)
+    assert _forward_backward(swapped, x, y, w, params, 0.05)[0] != value
+
+
+def test_forward_backward_with_dropout_is_the_gradient_under_its_masks():
+    """Inverted dropout: with the masks fixed (same seed), grads is the
+    finite-difference gradient of the loss; the masks change with the seed;
+    rate 0 in a layer leaves it alone."""
+    net, x, y, w, params, _ = _network_problem("tanh", "log_loss", 3, n=40)
+    dropout = np.array([0.3, 0.0])
+    value, grads = _forward_backward(net, x, y, w, params, 0.05, dropout, seed=7)
+
+    def objective():
+        return _forward_backward(net, x, y, w, params, 0.05, dropout, seed=7)[0]
+
+    assert relative_error(grads, numerical_gradient(objective, params)) < GRAD_RTOL
+    other = _forward_backward(net, x, y, w, params, 0.05, dropout, seed=8)[0]
+    plain = _forward_backward(net, x, y, w, params, 0.05)[0]
+    assert len({value, other, plain}) == 3
+
+
+def test_dropout_masks_keep_the_expected_share_and_scale():
+    """Masks are 0 with probability rate and 1 / (1 - rate) otherwise."""
+    net = Network([3, 50, 2], ["relu"], "log_loss", np.float64)
+    n = 400
+    rng = np.random.default_rng(19)
+    x = rng.normal(size=(n, 3))
+    y = _targets("log_loss", rng, n, 2)
+    work = net.allocate_work(n, dense_input=False, dropout=True)
+    params = rng.uniform(-0.5, 0.5, size=net.n_params)
+    _seed_numba_random(3)
+    network.loss_and_gradient(
+        x,
+        y,
+        np.ones(n),
+        np.arange(n, dtype=np.int64),
+        params,
+        np.empty(net.n_params),
+        net.units,
+        net.activation_codes,
+        net.loss_code,
+        0.0,
+        np.array([0.25]),
+        0.0,
+        work,
+    )
+    masks = work[6][: n * 50]
+    assert set(np.unique(masks)) == {0.0, 1.0 / 0.75}
+    assert abs(np.mean(masks == 0.0) - 0.25) < 0.01
 
 
 # ----------------------------------------------------------------------------
@@ -594,7 +772,18 @@ def test_adam_step_matches_transcription():
         grads = _penalized(expected, raw, N_COEFS, ALPHA, SCALE)
         rate = adam_learning_rate(0.01, 0.9, 0.999, step)
         adam_step(
-            params, raw, first, second, N_COEFS, ALPHA, SCALE, rate, 0.9, 0.999, 1e-8
+            params,
+            raw,
+            first,
+            second,
+            N_COEFS,
+            ALPHA,
+            SCALE,
+            rate,
+            0.9,
+            0.999,
+            1e-8,
+            0.0,
         )
         ref.update(expected, grads)
         assert_allclose(rate, ref.learning_rate, rtol=1e-15)
@@ -603,9 +792,40 @@ def test_adam_step_matches_transcription():
         assert_allclose(second, ref.v, rtol=1e-14, atol=1e-15)
 
 
+def test_adamw_step_matches_transcription():
+    """AdamW: the coefficients shrink by lr * decay, then an Adam step of the
+    unpenalized gradient (alpha = 0); intercepts never decay."""
+    rng = np.random.default_rng(20)
+    params = rng.normal(size=N_PARAMS)
+    expected = params.copy()
+    first, second = np.zeros(N_PARAMS), np.zeros(N_PARAMS)
+    lr, decay = 0.01, 0.1
+    ref = reference.AdamW(N_PARAMS, N_COEFS, decay, lr, 0.9, 0.999, 1e-8)
+    for step in range(1, 8):
+        raw = rng.normal(size=N_PARAMS)
+        rate = adam_learning_rate(lr, 0.9, 0.999, step)
+        adam_step(
+            params,
+            raw,
+            first,
+            second,
+            N_COEFS,
+            0.0,
+            SCALE,
+            rate,
+            0.9,
+            0.999,
+            1e-8,
+            lr * decay,
+        )
+        ref.update(expected, raw / SCALE)
+        assert_allclose(params, expected, rtol=1e-14, atol=1e-15)
+    assert not np.allclose(params[:N_COEFS], expected[:N_COEFS] / (1 - lr * decay))
+
+
 def _sklearn_layout():
     """A flat vector and views of it shaped like an MLP's coefs + intercepts."""
-    net = Network([3, 4, 2], ACTIVATIONS[0], LOSSES[0], np.float64)
+    net = Network([3, 4, 2], ACTIVATIONS[:1], LOSSES[0], np.float64)
     flat = np.random.default_rng(19).normal(size=net.n_params)
     coefs, intercepts = net.unpack(flat)
     views, start = [], 0
@@ -665,7 +885,18 @@ def test_adam_step_matches_sklearn_optimizer():
         grads_sk = _sklearn_grads(net, flat_sk, raw)
         rate = adam_learning_rate(0.02, b1, b2, step)
         adam_step(
-            params, raw, first, second, net.n_coefs, ALPHA, SCALE, rate, b1, b2, eps
+            params,
+            raw,
+            first,
+            second,
+            net.n_coefs,
+            ALPHA,
+            SCALE,
+            rate,
+            b1,
+            b2,
+            eps,
+            0.0,
         )
         opt.update_params(views, grads_sk)
         assert opt.t == step
@@ -695,7 +926,7 @@ def test_softmax_extreme_logits(dtype):
         dtype=dtype,
     )
     bias = np.array([0.0, 1.0, -1.0], dtype=dtype)
-    spec.forward(z, bias)
+    spec.forward(z, bias, EMPTY[dtype])
     assert np.all(np.isfinite(z))
     assert_allclose(z.sum(axis=1), 1.0, rtol=RTOL[dtype])
     expected = reference.OUTPUT_ACTIVATIONS["softmax"](
@@ -718,12 +949,12 @@ def test_logistic_saturates_without_nan(dtype):
     for forward in (HIDDEN_ACTIVATIONS["logistic"].forward, spec.forward):
         z = np.array([[-1000.0, 1000.0], [-500.0, 500.0]], dtype=dtype)
         with np.errstate(all="raise"):
-            forward(z, np.zeros(2, dtype=dtype))
+            forward(z, np.zeros(2, dtype=dtype), EMPTY[dtype])
         assert_allclose(z[0], [0.0, 1.0], rtol=0, atol=0)
         expected = reference.OUTPUT_ACTIVATIONS["logistic"]([[-500.0, 500.0]])
         assert_allclose(z[1:], expected.astype(dtype), rtol=RTOL[dtype], atol=0)
     delta = np.ones((1, 2), dtype=dtype)
-    HIDDEN_ACTIVATIONS["logistic"].backward(z[:1].copy(), delta)
+    HIDDEN_ACTIVATIONS["logistic"].backward(EMPTY[dtype], z[:1].copy(), delta)
     assert_allclose(delta, 0.0, atol=0)
 
 
@@ -731,10 +962,10 @@ def test_logistic_saturates_without_nan(dtype):
 def test_tanh_saturates_without_nan(dtype):
     """tanh(+-1000) == +-1 with zero derivative."""
     z = np.array([[-1000.0, 1000.0]], dtype=dtype)
-    HIDDEN_ACTIVATIONS["tanh"].forward(z, np.zeros(2, dtype=dtype))
+    HIDDEN_ACTIVATIONS["tanh"].forward(z, np.zeros(2, dtype=dtype), EMPTY[dtype])
     assert_allclose(z, [[-1.0, 1.0]], rtol=0, atol=0)
     delta = np.ones_like(z)
-    HIDDEN_ACTIVATIONS["tanh"].backward(z, delta)
+    HIDDEN_ACTIVATIONS["tanh"].backward(EMPTY[dtype], z, delta)
     assert_allclose(delta, 0.0, atol=0)
 
 
@@ -750,11 +981,26 @@ def test_log_losses_finite_at_certain_probabilities(activation, dtype):
     y = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=dtype)
     w = np.array([1.0, 2.0, 0.5], dtype=dtype)
     for name in names:
-        value = OUTPUT_LOSSES[name].loss_sum(p, y, w)
+        value = OUTPUT_LOSSES[name].loss_sum(p, y, w, 0.0)
         assert np.isfinite(value)
         assert_allclose(value, reference.loss_sum(name, p, y, w), rtol=1e-12)
         # the wrong rows cost at least -log(eps) each, weighted
         assert value >= 2.5 * -np.log(eps) * (1 - 1e-6)
         delta = np.empty_like(p)
-        output_delta(p, y, w, delta)
+        OUTPUT_LOSSES[name].delta(p, y, w, 0.0, delta)
         assert np.all(np.isfinite(delta))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activations_finite_at_extreme_inputs(name, dtype):
+    """z = +-1e4 and +-80: finite outputs and derivatives, no overflow warning."""
+    z = np.array([[-1e4, -80.0, 0.0, 80.0, 1e4]], dtype=dtype)
+    pre = np.empty_like(z)
+    a = z.copy()
+    with np.errstate(over="raise", invalid="raise"):
+        HIDDEN_ACTIVATIONS[name].forward(a, np.zeros(5, dtype=dtype), pre)
+        delta = np.ones_like(z)
+        HIDDEN_ACTIVATIONS[name].backward(pre, a, delta)
+    assert np.all(np.isfinite(a)) or name == "identity"
+    assert np.all(np.isfinite(delta))
