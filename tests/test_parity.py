@@ -112,8 +112,18 @@ def _fit_pair(name, X, y, sample_weight=None, **params):
 
 
 # ----------------------------------------------------------------------- helper
+# fitted attributes fastmlp adds to scikit-learn's (documented features)
+FASTMLP_ONLY_ATTRIBUTES = {"validation_loss_curve_"}
+
+
 def _public_fitted_attributes(model):
-    return sorted(k for k in vars(model) if k.endswith("_") and not k.startswith("_"))
+    return sorted(
+        k
+        for k in vars(model)
+        if k.endswith("_")
+        and not k.startswith("_")
+        and k not in FASTMLP_ONLY_ATTRIBUTES
+    )
 
 
 def _max_relative_deviation(expected, actual):
