@@ -20,8 +20,7 @@ def test_example_runs(script, tmp_path):
     missing = [name for name in modules if importlib.util.find_spec(name) is None]
     if missing:
         pytest.skip(
-            f"{script.name} needs {', '.join(missing)} "
-            f'(pip install "fastmlp[{extra}]")'
+            f'{script.name} needs {", ".join(missing)} (pip install "fastmlp[{extra}]")'
         )
     result = subprocess.run(
         [sys.executable, str(script)],
@@ -31,4 +30,3 @@ def test_example_runs(script, tmp_path):
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-
