@@ -203,7 +203,7 @@ def from_sklearn(estimator):
     >>> from sklearn.neural_network import MLPClassifier
     >>> from fastmlp import from_sklearn
     >>> X, y = make_classification(n_samples=100, random_state=0)
-    >>> sk = MLPClassifier(max_iter=300, random_state=0).fit(X, y)
+    >>> sk = MLPClassifier(solver="lbfgs", random_state=0).fit(X, y)
     >>> model = from_sklearn(sk)
     >>> bool((model.predict(X) == sk.predict(X)).all())
     True
