@@ -9,6 +9,7 @@ from fastmlp._estimators import (
     MLPClassifier,
     MLPRegressor,
 )
+from fastmlp._interop import from_sklearn
 
 __version__ = "0.1.0"
 
@@ -17,4 +18,5 @@ __all__ = [
     "MLPClassifier",
     "MLPRegressor",
     "__version__",
+    "from_sklearn",
 ]

@@ -302,6 +302,48 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
 
+    def to_sklearn(self):
+        """Return the equivalent fitted scikit-learn estimator.
+
+        The result is a :class:`sklearn.neural_network.MLPClassifier` or
+        :class:`~sklearn.neural_network.MLPRegressor` with the same parameters
+        and copies of the fitted attributes, so it predicts the same values
+        (to rounding) and can be scored, pickled, warm-started, trained further
+        with ``partial_fit`` or converted by tools that know scikit-learn's
+        MLPs (such as skl2onnx). The optimizer's state is not carried over:
+        further training starts a fresh optimizer.
+
+        Returns
+        -------
+        estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
+            The fitted scikit-learn estimator.
+
+        Raises
+        ------
+        ValueError
+            If the fitted network has no scikit-learn equivalent: a hidden
+            activation scikit-learn lacks (such as 'gelu') or different
+            activations per hidden layer.
+        NotFittedError
+            If the model is not fitted.
+
+        Warns
+        -----
+        UserWarning
+            When settings that only change training (``dropout``,
+            ``class_weight``, solver='adamw', learning_rate='cosine', the
+            'huber' and 'absolute_error' losses) are replaced by
+            scikit-learn's nearest ones: predictions are identical, but
+            refitting the returned estimator trains differently.
+
+        See Also
+        --------
+        fastmlp.from_sklearn : The conversion the other way.
+        """
+        from fastmlp._interop import to_sklearn
+
+        return to_sklearn(self)
+
     # ----------------------------------------------------------------- fitting
     def _initialize(self, y, layer_units, dtype):
         self.n_iter_ = 0
