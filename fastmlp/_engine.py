@@ -28,21 +28,14 @@ optimizer update) is fused into single passes over each buffer instead.
 import numpy as np
 import scipy.sparse as sp
 
-from fastmlp.kernels.activations import ACTIVATION_CODES, HIDDEN_ACTIVATIONS
-from fastmlp.kernels.losses import LOSS_CODES, OUTPUT_LOSSES
-from fastmlp.kernels.optimizers import SGD, SOLVER_CODES
+from fastmlp._registry import HIDDEN_ACTIVATION_INIT_FACTORS
 
 # rows per chunk in predict: bounds its work buffers, keeps BLAS calls large
 PREDICT_CHUNK_ROWS = 4096
 
-HIDDEN_ACTIVATION_NAMES = tuple(HIDDEN_ACTIVATIONS)
-OUTPUT_ACTIVATION_OF_LOSS = {
-    name: spec.activation for name, spec in OUTPUT_LOSSES.items()
-}
-
 
 def _network():
-    # imported on first use so that ``import fastmlp`` loads no compiled code
+    # imported on first use, so that ``import fastmlp`` imports no numba
     from fastmlp.kernels import network
 
     return network
@@ -50,7 +43,7 @@ def _network():
 
 def init_factor(activation):
     """The Glorot-uniform factor scikit-learn uses for ``activation``."""
-    return HIDDEN_ACTIVATIONS[activation].init_factor
+    return HIDDEN_ACTIVATION_INIT_FACTORS[activation]
 
 
 def as_engine_input(X):
@@ -92,6 +85,9 @@ class Network:
     """
 
     def __init__(self, layer_units, activations, loss, dtype, loss_param=0.0):
+        from fastmlp.kernels.activations import ACTIVATION_CODES
+        from fastmlp.kernels.losses import LOSS_CODES
+
         self.units = np.asarray(layer_units, dtype=np.int64)
         self.activations = list(activations)
         if len(self.activations) != len(self.units) - 2:
@@ -330,6 +326,8 @@ class OptimizerState:
         epsilon=1e-8,
         max_iter=200,
     ):
+        from fastmlp.kernels.optimizers import SGD, SOLVER_CODES
+
         self.solver_code = SOLVER_CODES[solver]
         self.max_iter = max_iter
         self.epochs = 0
@@ -344,7 +342,8 @@ class OptimizerState:
         self.epsilon = float(epsilon)
         self.step = 0
         self.state_1 = np.zeros(n_params, dtype=dtype)
-        self.state_2 = np.zeros(0 if self.solver_code == SGD else n_params, dtype=dtype)
+        self.sgd = self.solver_code == SGD
+        self.state_2 = np.zeros(0 if self.sgd else n_params, dtype=dtype)
 
     def make_writable(self):
         """Copy state arrays that are read-only (a memory-mapped load)."""
@@ -361,14 +360,14 @@ class OptimizerState:
             self.learning_rate = (
                 float(self.learning_rate_init) * 0.5 * (1.0 + np.cos(np.pi * progress))
             )
-        elif self.solver_code == SGD and self.lr_schedule == "invscaling":
+        elif self.sgd and self.lr_schedule == "invscaling":
             self.learning_rate = (
                 float(self.learning_rate_init) / (time_step + 1) ** self.power_t
             )
 
     def trigger_stopping(self, msg, verbose):
         """Decide whether to stop when no improvement was seen (adaptive: /5)."""
-        if self.solver_code != SGD or self.lr_schedule != "adaptive":
+        if not self.sgd or self.lr_schedule != "adaptive":
             if verbose:
                 print(msg + " Stopping.")
             return True

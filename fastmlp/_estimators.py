@@ -34,9 +34,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from fastmlp import _engine
+from fastmlp import _engine, _registry
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw")
+_STOCHASTIC_SOLVERS = _registry.STOCHASTIC_SOLVERS
 
 _NON_FINITE_WEIGHTS = (
     "Solver produced non-finite parameter weights. The input data may"
@@ -60,7 +60,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             Interval(Integral, 1, None, closed="left"),
         ],
         "activation": [
-            StrOptions(set(_engine.HIDDEN_ACTIVATION_NAMES)),
+            StrOptions(set(_registry.HIDDEN_ACTIVATION_NAMES)),
             list,
             tuple,
         ],
@@ -216,10 +216,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 "or a single name."
             )
         for name in activations:
-            if name not in _engine.HIDDEN_ACTIVATION_NAMES:
+            if name not in _registry.HIDDEN_ACTIVATION_NAMES:
                 raise ValueError(
                     f"activation entries must be in "
-                    f"{sorted(_engine.HIDDEN_ACTIVATION_NAMES)}, got {name!r}."
+                    f"{sorted(_registry.HIDDEN_ACTIVATION_NAMES)}, got {name!r}."
                 )
         return activations
 
@@ -352,7 +352,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.n_layers_ = len(layer_units)
 
         if not is_classifier(self):
-            self.out_activation_ = _engine.OUTPUT_ACTIVATION_OF_LOSS[self.loss]
+            self.out_activation_ = _registry.OUTPUT_ACTIVATION_OF_LOSS[self.loss]
         elif self._label_binarizer.y_type_ == "multiclass":
             self.out_activation_ = "softmax"
         else:

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn import neural_network
 from sklearn.utils.validation import check_is_fitted
 
-from fastmlp import _engine
+from fastmlp import _engine, _registry
 from fastmlp._estimators import MLPClassifier, MLPRegressor
 
 # the fitted attributes both libraries keep (when present) and read back in
@@ -101,8 +101,8 @@ def _sklearn_loss(estimator, sklearn_class):
     nearest = _NEAREST_LOSS.get(estimator.loss)
     same_output = (
         nearest in supported
-        and _engine.OUTPUT_ACTIVATION_OF_LOSS[estimator.loss]
-        == _engine.OUTPUT_ACTIVATION_OF_LOSS[nearest]
+        and _registry.OUTPUT_ACTIVATION_OF_LOSS[estimator.loss]
+        == _registry.OUTPUT_ACTIVATION_OF_LOSS[nearest]
     )
     if not same_output:
         raise ValueError(

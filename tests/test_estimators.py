@@ -241,6 +241,7 @@ def test_import_compiles_nothing():
         """
         import sys
         import fastmlp
+        print("numba" in sys.modules)
         from numba.core.registry import CPUDispatcher
         compiled = [
             name
@@ -253,7 +254,8 @@ def test_import_compiles_nothing():
         print("fastmlp.kernels.network" in sys.modules)
         """
     )
-    assert out.split() == ["[]", "False"]
+    # numba itself is imported by the first fit or predict, not by the import
+    assert out.split() == ["False", "[]", "False"]
 
 
 def test_thread_policy_numba_pool_idle_and_fork_safe():

@@ -13,9 +13,10 @@ given ``delta = dL/da`` it overwrites ``delta`` with ``dL/dz = dL/da * f'(z)``.
 scikit-learn does), else in terms of ``pre``. Every activation here acts
 elementwise, so the same kernel is also the Jacobian-vector product.
 
-To add an activation, write its two kernels and add one entry to
-``HIDDEN_ACTIVATIONS``; the compiled loops, the parameter validation and the
-tests all read that registry.
+To add an activation, write its two kernels, add one entry to
+``HIDDEN_ACTIVATIONS`` and its name and initialisation factor to
+``fastmlp._registry`` (which the estimators read without importing numba); the
+compiled loops, the parameter validation and the tests all read those.
 """
 
 import math
@@ -23,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from fastmlp._registry import HIDDEN_ACTIVATION_INIT_FACTORS, check_registry
 from fastmlp.kernels._compile import kernel, make_switch
 
 LEAKY_RELU_SLOPE = 0.01  # PyTorch's default negative slope
@@ -210,20 +212,17 @@ def silu_backward(pre, a, delta):
 
 
 class Activation(NamedTuple):
-    """The kernels and initialisation constant of one hidden activation."""
+    """The kernels of one hidden activation."""
 
     forward: object
     backward: object
-    # Glorot-uniform bound is sqrt(init_factor / (fan_in + fan_out)), as in
-    # scikit-learn: 2 for logistic units, 6 otherwise.
-    init_factor: float = 6.0
     # whether backward reads the pre-activation (else only the output)
     needs_pre_activation: bool = False
 
 
 HIDDEN_ACTIVATIONS = {
     "identity": Activation(identity_forward, identity_backward),
-    "logistic": Activation(logistic_forward, logistic_backward, init_factor=2.0),
+    "logistic": Activation(logistic_forward, logistic_backward),
     "tanh": Activation(tanh_forward, tanh_backward),
     "relu": Activation(relu_forward, relu_backward),
     "leaky_relu": Activation(leaky_relu_forward, leaky_relu_backward),
@@ -233,6 +232,7 @@ HIDDEN_ACTIVATIONS = {
     "softplus": Activation(softplus_forward, softplus_backward),
 }
 
+check_registry(HIDDEN_ACTIVATIONS, HIDDEN_ACTIVATION_INIT_FACTORS, "hidden activation")
 ACTIVATION_CODES = {name: code for code, name in enumerate(HIDDEN_ACTIVATIONS)}
 
 activation_forward = make_switch([a.forward for a in HIDDEN_ACTIVATIONS.values()])

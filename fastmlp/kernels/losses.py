@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from fastmlp._registry import OUTPUT_ACTIVATION_OF_LOSS, check_registry
 from fastmlp.kernels._compile import kernel, make_switch
 from fastmlp.kernels.activations import (
     identity_backward,
@@ -194,26 +195,35 @@ def absolute_error_delta(p, y, sample_weight, param, delta):
 
 
 class OutputLoss(NamedTuple):
-    """An output activation and the loss it is the canonical link of."""
+    """An output activation and the loss it is paired with."""
 
-    activation: str
+    activation: str  # its name, from fastmlp._registry
     forward: object
     backward: object
     loss_sum: object
-    delta: object = output_delta
+    delta: object
 
 
-_IDENTITY = ("identity", identity_forward, identity_backward)
+def _output_loss(name, kernels, loss_sum, delta=output_delta):
+    return OutputLoss(OUTPUT_ACTIVATION_OF_LOSS[name], *kernels, loss_sum, delta)
+
+
+_IDENTITY = (identity_forward, identity_backward)
 OUTPUT_LOSSES = {
-    "squared_error": OutputLoss(*_IDENTITY, squared_error_sum),
-    "log_loss": OutputLoss("softmax", softmax_forward, softmax_backward, log_loss_sum),
-    "binary_log_loss": OutputLoss(
-        "logistic", logistic_forward, logistic_backward, binary_log_loss_sum
+    "squared_error": _output_loss("squared_error", _IDENTITY, squared_error_sum),
+    "log_loss": _output_loss(
+        "log_loss", (softmax_forward, softmax_backward), log_loss_sum
     ),
-    "poisson": OutputLoss("exp", exp_forward, exp_backward, poisson_sum),
-    "huber": OutputLoss(*_IDENTITY, huber_sum, huber_delta),
-    "absolute_error": OutputLoss(*_IDENTITY, absolute_error_sum, absolute_error_delta),
+    "binary_log_loss": _output_loss(
+        "binary_log_loss", (logistic_forward, logistic_backward), binary_log_loss_sum
+    ),
+    "poisson": _output_loss("poisson", (exp_forward, exp_backward), poisson_sum),
+    "huber": _output_loss("huber", _IDENTITY, huber_sum, huber_delta),
+    "absolute_error": _output_loss(
+        "absolute_error", _IDENTITY, absolute_error_sum, absolute_error_delta
+    ),
 }
+check_registry(OUTPUT_LOSSES, OUTPUT_ACTIVATION_OF_LOSS, "output loss")
 
 LOSS_CODES = {name: code for code, name in enumerate(OUTPUT_LOSSES)}
 
