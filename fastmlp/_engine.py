@@ -7,12 +7,21 @@ compiled code.
 
 Thread policy
 -------------
-Threads come from BLAS alone. Matrix products go to BLAS, which threads them
-(set the count with ``threadpoolctl.threadpool_limits`` or
-``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``); every compiled kernel runs on
-the calling thread and none uses ``prange``, so numba never starts its thread
-pool. Measured reasons, each a promise a thread pool of numba's would break:
+Training runs every matrix product on one BLAS thread (``training_threads``);
+predict uses BLAS's threads (set their count with
+``threadpoolctl.threadpool_limits`` or ``OPENBLAS_NUM_THREADS``). Every
+compiled kernel runs on the calling thread and none uses ``prange``, so numba
+never starts its thread pool. Measured reasons:
 
+- OpenBLAS splits a product's rows among threads differently for 1 and 2
+  threads, and its edge kernels round differently from its main kernel: in a
+  sweep of 480 batch-sized products, 110 differed in the last bits between 1
+  and 2 threads. One thread in training makes a fit bit-identical whatever
+  the thread setting of the machine or the process;
+- mini-batch products are small: on a loaded 2-core machine (load 4.5) a fit
+  with 2 OpenBLAS threads took 21.6 s where one thread took 1.1 s, the
+  threads waiting on each other at every product; use processes (``n_jobs``)
+  to train on several cores;
 - numba's OpenMP layer spinning beside OpenBLAS's threads once per mini-batch
   made a training loop 20x slower on a 2-core machine;
 - after numba's OpenMP layer (GNU OpenMP) has run, a process started with
@@ -24,6 +33,9 @@ pool. Measured reasons, each a promise a thread pool of numba's would break:
 The elementwise work that threads could share (bias, activation, loss and
 optimizer update) is fused into single passes over each buffer instead.
 """
+
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,6 +51,37 @@ def _network():
     from fastmlp.kernels import network
 
     return network
+
+
+_blas_lock = threading.Lock()
+_blas_trainings = 0
+_blas_limiter = None
+
+
+@contextmanager
+def training_threads():
+    """Run the block with BLAS on one thread (see the thread policy).
+
+    Nested and concurrent trainings share one limit, set by the first to
+    start and lifted (the previous limits restored) by the last to end.
+    """
+    global _blas_trainings, _blas_limiter
+    from sklearn.utils.parallel import _get_threadpool_controller
+
+    with _blas_lock:
+        if _blas_trainings == 0:
+            _blas_limiter = _get_threadpool_controller().limit(
+                limits=1, user_api="blas"
+            )
+        _blas_trainings += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_trainings -= 1
+            if _blas_trainings == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
 
 
 def init_factor(activation):

@@ -448,12 +448,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
 
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(
-                X, y, sample_weight, layer_units, incremental, dropout, eval_set
-            )
-        else:
-            self._fit_lbfgs(X, y, sample_weight, layer_units, eval_set)
+        with _engine.training_threads():  # bit-identical for any BLAS setting
+            if self.solver in _STOCHASTIC_SOLVERS:
+                self._fit_stochastic(
+                    X, y, sample_weight, layer_units, incremental, dropout, eval_set
+                )
+            else:
+                self._fit_lbfgs(X, y, sample_weight, layer_units, eval_set)
 
         weights = self.coefs_ + self.intercepts_
         if not all(np.isfinite(w).all() for w in weights):

@@ -1,0 +1,167 @@
+"""Determinism: the same data, parameters and integer random_state give
+bit-identical weights across repeated fits, processes and BLAS thread counts.
+
+Training runs BLAS on one thread (see the thread policy in fastmlp._engine),
+because OpenBLAS splits a product among threads in ways that change its last
+bits; the tests below include a product shape where it does, so that they
+would fail if training used the machine's thread setting.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numba import njit
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from fastmlp import MLPClassifier, MLPRegressor
+
+# batch_size 37 makes OpenBLAS split rows into uneven tiles on 2 threads
+X, Y = make_classification(
+    n_samples=370, n_features=100, n_informative=20, n_classes=5, random_state=0
+)
+CASES = {
+    "adam float32": dict(dtype=np.float32, solver="adam"),
+    "adam float64": dict(dtype=np.float64, solver="adam"),
+    "sgd float64": dict(dtype=np.float64, solver="sgd"),
+    "lbfgs float64": dict(dtype=np.float64, solver="lbfgs"),
+    "adam dropout sparse": dict(dtype=np.float64, solver="adam", sparse=True),
+}
+
+
+def _fit(dtype, solver, sparse=False):
+    data = X.astype(dtype)
+    params = {}
+    if sparse:
+        data = sp.csr_matrix(np.where(np.abs(data) > 1.0, data, 0.0))
+        params["dropout"] = 0.2
+    model = MLPClassifier(
+        (64,),
+        solver=solver,
+        batch_size=37,
+        max_iter=3,
+        random_state=0,
+        **params,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(data, Y)
+    return np.concatenate([c.ravel() for c in model.coefs_ + model.intercepts_])
+
+
+def _digest(weights):
+    return hashlib.sha256(np.ascontiguousarray(weights).tobytes()).hexdigest()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_repeated_fits_are_bit_identical(case):
+    assert _digest(_fit(**CASES[case])) == _digest(_fit(**CASES[case]))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fits_are_bit_identical_across_blas_thread_counts(case):
+    with threadpool_limits(limits=1, user_api="blas"):
+        one = _fit(**CASES[case])
+    with threadpool_limits(limits=2, user_api="blas"):
+        two = _fit(**CASES[case])
+    assert _digest(one) == _digest(two)
+
+
+@njit
+def _product(a, b, out):
+    np.dot(a, b, out)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
+def test_the_thread_test_is_sensitive():
+    """On this BLAS a batch-shaped product does differ between 1 and 2
+    threads, so the test above would catch training that used 2."""
+    rng = np.random.default_rng(0)
+    differs = 0
+    for rows in (37, 41, 45, 53):
+        a = rng.normal(size=(rows, 784)).astype(np.float32)
+        b = rng.normal(size=(784, 512)).astype(np.float32)
+        results = []
+        for threads in (1, 2):
+            out = np.empty((rows, 512), dtype=np.float32)
+            with threadpool_limits(limits=threads, user_api="blas"):
+                _product(a, b, out)
+            results.append(out)
+        differs += not np.array_equal(*results)
+    if differs == 0:
+        pytest.skip("this BLAS gives the same bits on 1 and 2 threads")
+    assert differs > 0
+
+
+def test_fits_are_bit_identical_across_processes():
+    script = textwrap.dedent(
+        """
+        import hashlib, sys
+        import numpy as np
+        sys.path.insert(0, {tests!r})
+        from test_determinism import CASES, _digest, _fit
+        print(" ".join(_digest(_fit(**CASES[c])) for c in CASES))
+        """
+    ).format(tests=os.path.dirname(__file__))
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    here = [_digest(_fit(**CASES[c])) for c in CASES]
+    assert out.stdout.split() == here
+
+
+def _blas_threads():
+    return {info["filepath"]: info["num_threads"] for info in threadpool_info()}
+
+
+def test_fit_restores_the_blas_thread_setting():
+    """Training limits BLAS to one thread and restores the setting after a
+    fit, a failed fit, and concurrent fits on several Python threads."""
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        seen = []
+        model = MLPRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+        original = type(model)._fit_stochastic
+
+        def spy(self, *args, **kwargs):
+            seen.append(
+                {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+            )
+            return original(self, *args, **kwargs)
+
+        type(model)._fit_stochastic = spy
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(X, Y.astype(float))
+                with pytest.raises(ValueError):
+                    model.fit(X, np.full(Y.shape, np.nan))
+                threads = [
+                    threading.Thread(
+                        target=model.__class__(max_iter=3).fit, args=(X, Y)
+                    )
+                    for _ in range(3)
+                ]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+        finally:
+            type(model)._fit_stochastic = original
+        # the main thread's fit trains on one BLAS thread; OpenBLAS 0.3.30
+        # does not reliably apply a limit set from a worker thread, so the
+        # concurrent fits are only checked to restore the setting
+        assert seen[0] == {1}
+        assert len(seen) == 4
+        assert _blas_threads() == before
