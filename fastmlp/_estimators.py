@@ -827,6 +827,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         -------
         self : object
             Returns a trained MLP model.
+
+        Notes
+        -----
+        Callbacks set with ``set_callbacks`` see this call as a task named
+        "fit" with one subtask per epoch (L-BFGS: per iteration); a callback
+        whose ``on_fit_task_end`` returns True stops training after that
+        subtask (L-BFGS: with scipy >= 1.11), and one that raises leaves the
+        model as it was before the call.
         """
         self._validate_params()
         with self._fitting():
@@ -1010,6 +1018,14 @@ _COMMON_PARAMETERS_DOC = """
         at predict time.
 """
 
+_CALLBACKS_DOC = """
+    Supports scikit-learn's callbacks (scikit-learn >= 1.9): ``set_callbacks``
+    with e.g. :class:`sklearn.callback.ProgressBar` or
+    :class:`sklearn.callback.ScoringMonitor`. Each ``fit`` or ``partial_fit``
+    call is a task with one subtask per epoch (L-BFGS: per iteration), and
+    each subtask can give the callbacks the model as if fit had stopped there.
+"""
+
 _COMMON_ATTRIBUTES_DOC = """
     loss_ : float
         The current loss computed with the loss function.
@@ -1068,6 +1084,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     attributes and results as :class:`sklearn.neural_network.MLPClassifier`;
     the training runs in compiled code.
 """
+        + _CALLBACKS_DOC
         + _COMMON_PARAMETERS_DOC
         + """
     class_weight : dict, 'balanced' or None, default=None
@@ -1367,7 +1384,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     Adam. Same parameters, defaults, attributes and results as
     :class:`sklearn.neural_network.MLPRegressor`; the training runs in
     compiled code.
-
+"""
+        + _CALLBACKS_DOC
+        + """
     Parameters
     ----------
     loss : {'squared_error', 'poisson', 'huber', 'absolute_error'}, \
