@@ -145,6 +145,16 @@ def test_one_subtask_per_epoch_or_iteration_with_paired_hooks(solver):
     assert not hasattr(model, "_callback_fit_ctx")
 
 
+def test_lbfgs_converged_fit_leaves_no_task_open():
+    recorder = Recorder()
+    model = _model("reg", solver="lbfgs", activation="identity", max_iter=5000)
+    model.set_callbacks(recorder).fit(X_REG, Y_REG)
+    assert 0 < model.n_iter_ < 5000  # converged
+    ends = recorder.ends("iteration")
+    assert len(recorder.begins("iteration")) == len(ends) == model.n_iter_
+    assert all(fitted is not None for *_, fitted in ends)
+
+
 # ------------------------------------------------------- state at each task
 @pytest.mark.parametrize("kind", ["clf", "reg"])
 @pytest.mark.parametrize("solver", SOLVERS)
