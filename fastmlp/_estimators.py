@@ -35,8 +35,17 @@ from sklearn.utils.validation import (
 )
 
 from fastmlp import _engine, _registry
+from fastmlp._callbacks import (
+    CALLBACK_ATTRIBUTES,
+    CallbackSupportMixin,
+    FitTasks,
+    callback_management_context,
+)
 
 _STOCHASTIC_SOLVERS = _registry.STOCHASTIC_SOLVERS
+
+# scipy >= 1.11 gives callbacks the loss and stops on StopIteration
+_SCIPY_CALLBACK_STOPS = sp_version >= parse_version("1.11")
 
 _NON_FINITE_WEIGHTS = (
     "Solver produced non-finite parameter weights. The input data may"
@@ -48,7 +57,7 @@ class InconsistentVersionWarning(UserWarning):
     """A model is loaded by a fastmlp version other than the one that saved it."""
 
 
-class BaseMultilayerPerceptron(BaseEstimator, ABC):
+class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     """Base class for fastmlp's MLP classifier and regressor.
 
     Use :class:`MLPClassifier` or :class:`MLPRegressor`.
@@ -249,6 +258,25 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.coefs_, self.intercepts_ = network.unpack(params)
         self._linked_weights = (params, tuple(self.coefs_), tuple(self.intercepts_))
 
+    def _fit_state(self, network, params, **attributes):
+        """Reconstruction attributes for callbacks: this model with ``params``
+        as its weights (and ``attributes``), as copies training leaves alone."""
+        params = params.copy()
+        coefs, intercepts = network.unpack(params)
+        state = {
+            "coefs_": coefs,
+            "intercepts_": intercepts,
+            "_linked_weights": (params, tuple(coefs), tuple(intercepts)),
+        }
+        for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
+            if getattr(self, name, None) is not None:
+                state[name] = list(getattr(self, name))
+        for name in ("_optimizer", "_random_state"):
+            if hasattr(self, name):
+                state[name] = copy.deepcopy(getattr(self, name))
+        state.update(attributes)
+        return state
+
     def _weights(self, network):
         """The flat parameter vector of the current coefs_ and intercepts_.
 
@@ -405,19 +433,32 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         )
 
     @contextmanager
+    def _fitting(self):
+        """Around fit and partial_fit: the callbacks' teardown always runs,
+        and then a failure leaves the model as it was before the call."""
+        with self._unchanged_on_failure(), callback_management_context(self):
+            yield
+
+    @contextmanager
     def _unchanged_on_failure(self):
         """Restore every attribute if the block raises: a failed fit, warm
-        start or partial_fit leaves the model as it was before the call."""
-        saved_state = copy.deepcopy(self.__dict__)
+        start or partial_fit (a raising callback too) leaves the model as it
+        was before the call. The callbacks are kept, not restored copies."""
+        kept = {k: v for k, v in self.__dict__.items() if k in CALLBACK_ATTRIBUTES}
+        saved_state = copy.deepcopy(
+            {k: v for k, v in self.__dict__.items() if k not in kept}
+        )
         try:
             yield
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved_state)
+            self.__dict__.update(kept)  # the callbacks themselves, not copies
             self._relink_weights()
             raise
 
     def _fit(self, X, y, sample_weight=None, incremental=False, eval_set=None):
+        X_given, y_given, sample_weight_given = X, y, sample_weight
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -448,18 +489,34 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
 
+        tasks = FitTasks(
+            self,
+            "partial_fit" if incremental else "fit",
+            1 if incremental else self.max_iter,
+            X_given,
+            y_given,
+            sample_weight_given,
+        )
         with _engine.training_threads():  # bit-identical for any BLAS setting
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(
-                    X, y, sample_weight, layer_units, incremental, dropout, eval_set
+                    X,
+                    y,
+                    sample_weight,
+                    layer_units,
+                    incremental,
+                    dropout,
+                    eval_set,
+                    tasks,
                 )
             else:
-                self._fit_lbfgs(X, y, sample_weight, layer_units, eval_set)
+                self._fit_lbfgs(X, y, sample_weight, layer_units, eval_set, tasks)
 
         weights = self.coefs_ + self.intercepts_
         if not all(np.isfinite(w).all() for w in weights):
             raise ValueError(_NON_FINITE_WEIGHTS)
-        self._network()  # cached now, so that predict leaves __dict__ alone
+        network = self._network()  # cached now, so predict leaves __dict__ alone
+        tasks.end_fit(lambda: self._fit_state(network, self._weights(network)))
         return self
 
     def _training_arrays(self, network, y, sample_weight, n_samples):
@@ -509,7 +566,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """The network's target for ``y`` as the user gives it."""
         return np.asarray(y, dtype=np.float64)
 
-    def _fit_lbfgs(self, X, y, sample_weight, layer_units, eval_set):
+    def _fit_lbfgs(self, X, y, sample_weight, layer_units, eval_set, tasks):
         network = self._make_network(layer_units, X.dtype)
         y, sample_weight = self._training_arrays(network, y, sample_weight, X.shape[0])
         objective = _engine.FullBatchObjective(network, X, y, sample_weight, self.alpha)
@@ -517,25 +574,51 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
         if sp_version < parse_version("1.15"):
             options["iprint"] = iprint
-        callback = None
         self._start_validation_curve(eval_set is not None)
-        if eval_set is not None:
+        x0 = network.pack(self.coefs_, self.intercepts_).astype(np.float64)
+        # the last iterate (weights, loss, iteration count), for the callbacks
+        iterate = (x0, None, 0)
+        stopped = False
 
-            def callback(packed):
-                self._set_weights(network, packed.astype(X.dtype))
+        def state(x, loss, n_iter):
+            attributes = {"n_iter_": n_iter}
+            if loss is not None:
+                attributes["loss_"] = loss
+            params = x.astype(network.dtype, copy=False)
+            return lambda: self._fit_state(network, params, **attributes)
+
+        def fun(packed):
+            # an iteration's first evaluation begins its callback task
+            if not tasks.in_subtask:
+                tasks.begin("iteration", state(*iterate))
+            return objective(packed)
+
+        def on_iteration(x, loss):
+            nonlocal iterate, stopped
+            if eval_set is not None:
+                self._set_weights(network, x.astype(X.dtype))
                 self.validation_loss_curve_.append(
                     self._validation_loss(network, *eval_set)
                 )
+            if tasks.active:
+                iterate = (
+                    x.copy(),
+                    None if loss is None else float(loss),
+                    iterate[2] + 1,
+                )
+                stopped = tasks.end(state(*iterate)) and _SCIPY_CALLBACK_STOPS
+            return stopped
 
+        needs_callback = eval_set is not None or tasks.active
         opt_res = scipy.optimize.minimize(
-            objective,
-            network.pack(self.coefs_, self.intercepts_).astype(np.float64),
+            fun if tasks.active else objective,
+            x0,
             method="L-BFGS-B",
             jac=True,
             options=options,
-            callback=callback,
+            callback=_scipy_callback(on_iteration) if needs_callback else None,
         )
-        self.n_iter_ = _lbfgs_iterations(opt_res, self.max_iter)
+        self.n_iter_ = _lbfgs_iterations(opt_res, self.max_iter, warn=not stopped)
         self.loss_ = opt_res.fun
         self._set_weights(network, opt_res.x.astype(X.dtype))
 
@@ -548,7 +631,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self.validation_loss_curve_ = []
 
     def _fit_stochastic(
-        self, X, y, sample_weight, layer_units, incremental, dropout, eval_set
+        self, X, y, sample_weight, layer_units, incremental, dropout, eval_set, tasks
     ):
         network = self._make_network(layer_units, X.dtype)
         if not incremental or not hasattr(self, "_optimizer"):
@@ -629,9 +712,19 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             dropout,
         )
         self._start_validation_curve(X_val is not None)
+
+        def state():
+            # as if fit stopped now: with early stopping, the best weights
+            if early_stopping:
+                params = network.pack(self._best_coefs, self._best_intercepts)
+            else:
+                params = self._weights(network)
+            return self._fit_state(network, params)
+
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
+                tasks.begin("epoch", state)
                 if self.shuffle:
                     sample_idx = _shuffled(sample_idx, self._random_state)
                 # drawn only with dropout, so that without it the draws (and
@@ -655,6 +748,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 )
                 self._optimizer.iteration_ends(self.t_)
 
+                converged = False
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
                         msg = (
@@ -668,14 +762,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                             " for %d consecutive epochs."
                             % (self.tol, self.n_iter_no_change)
                         )
-                    if self._optimizer.trigger_stopping(msg, self.verbose):
-                        break
-                    self._no_improvement_count = 0
+                    converged = self._optimizer.trigger_stopping(msg, self.verbose)
+                    if not converged:
+                        self._no_improvement_count = 0
 
-                if incremental:
-                    break
-
-                if self.n_iter_ == self.max_iter:
+                if not (converged or incremental) and self.n_iter_ == self.max_iter:
                     warnings.warn(
                         "Stochastic Optimizer: Maximum iterations (%d) "
                         "reached and the optimization hasn't converged yet."
@@ -683,6 +774,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                         ConvergenceWarning,
                         stacklevel=4,
                     )
+                # a callback's request to stop ends fit like convergence does
+                if tasks.end(state) or converged or incremental:
+                    break
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=4)
 
@@ -741,9 +835,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         -------
         self : object
             Returns a trained MLP model.
+
+        Notes
+        -----
+        Callbacks set with ``set_callbacks`` see this call as a task named
+        "fit" with one subtask per epoch (L-BFGS: per iteration); a callback
+        whose ``on_fit_task_end`` returns True stops training after that
+        subtask (L-BFGS: with scipy >= 1.11), and one that raises leaves the
+        model as it was before the call.
         """
         self._validate_params()
-        with self._unchanged_on_failure():
+        with self._fitting():
             return self._fit(
                 X, y, sample_weight=sample_weight, incremental=False, eval_set=eval_set
             )
@@ -789,10 +891,29 @@ def _shuffled(sample_idx, random_state):
     return sample_idx[permutation]
 
 
-def _lbfgs_iterations(result, max_iter):
-    """Iterations L-BFGS ran; warns as scikit-learn does when it did not converge."""
+def _scipy_callback(on_iteration):
+    """A ``scipy.optimize.minimize`` callback calling ``on_iteration(x, loss)``
+    after each iteration; True from it stops the minimizer (scipy >= 1.11;
+    before, the loss is None and the request is ignored)."""
+    if _SCIPY_CALLBACK_STOPS:
+
+        def callback(intermediate_result):
+            if on_iteration(intermediate_result.x, intermediate_result.fun):
+                raise StopIteration
+
+    else:
+
+        def callback(xk):
+            on_iteration(xk, None)
+
+    return callback
+
+
+def _lbfgs_iterations(result, max_iter, warn=True):
+    """Iterations L-BFGS ran; warns as scikit-learn does when it did not
+    converge (unless ``warn`` is False: a callback stopped it)."""
     n_iter = min(result.nit, max_iter)
-    if result.status != 0:
+    if warn and result.status != 0:
         message = (
             f"lbfgs failed to converge after {n_iter} iteration(s) "
             f"(status={result.status}):\n{result.message}\n"
@@ -905,6 +1026,14 @@ _COMMON_PARAMETERS_DOC = """
         at predict time.
 """
 
+_CALLBACKS_DOC = """
+    Supports scikit-learn's callbacks (scikit-learn >= 1.9): ``set_callbacks``
+    with e.g. :class:`sklearn.callback.ProgressBar` or
+    :class:`sklearn.callback.ScoringMonitor`. Each ``fit`` or ``partial_fit``
+    call is a task with one subtask per epoch (L-BFGS: per iteration), and
+    each subtask can give the callbacks the model as if fit had stopped there.
+"""
+
 _COMMON_ATTRIBUTES_DOC = """
     loss_ : float
         The current loss computed with the loss function.
@@ -963,6 +1092,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     attributes and results as :class:`sklearn.neural_network.MLPClassifier`;
     the training runs in compiled code.
 """
+        + _CALLBACKS_DOC
         + _COMMON_PARAMETERS_DOC
         + """
     class_weight : dict, 'balanced' or None, default=None
@@ -1184,7 +1314,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             Trained MLP model.
         """
         self._validate_params()
-        with self._unchanged_on_failure():
+        with self._fitting():
             if self._check_partial_fit_first_call(classes):
                 self._label_binarizer = LabelBinarizer()
                 if type_of_target(y).startswith("multilabel"):
@@ -1262,7 +1392,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     Adam. Same parameters, defaults, attributes and results as
     :class:`sklearn.neural_network.MLPRegressor`; the training runs in
     compiled code.
-
+"""
+        + _CALLBACKS_DOC
+        + """
     Parameters
     ----------
     loss : {'squared_error', 'poisson', 'huber', 'absolute_error'}, \
@@ -1429,5 +1561,5 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             Trained MLP model.
         """
         self._validate_params()
-        with self._unchanged_on_failure():
+        with self._fitting():
             return self._fit(X, y, sample_weight=sample_weight, incremental=True)
