@@ -27,9 +27,20 @@ from numba.extending import overload
 from fastmlp.kernels._compile import kernel
 
 
+# Up to this many rows, the forward product runs row by row as matrix-vector
+# products: a matrix product would first pack (copy) all of ``coef``, which
+# for one row costs as much as the product itself (one-row predict latency).
+GEMV_ROWS = 4
+
+
 @kernel
 def dense_forward(x, coef, out):
-    np.dot(x, coef, out)
+    if x.shape[0] <= GEMV_ROWS:
+        coef_t = coef.T
+        for i in range(x.shape[0]):
+            out[i] = np.dot(coef_t, x[i])
+    else:
+        np.dot(x, coef, out)
 
 
 @kernel
