@@ -213,6 +213,25 @@ def sweep_table(sweep):
     return _table(["axis", "value", "fastmlp", "scikit-learn", "ratio"], lines, 1)
 
 
+def jacobian_table(crossover):
+    """Median times of jacobian's two modes along the n_features sweep."""
+    lines = []
+    for point in crossover["points"]:
+        median = point["median_seconds"]
+        lines.append(
+            [
+                f"{point['n_features']:,}",
+                f"{median['forward'] * 1e3:.2f} ms",
+                f"{median['reverse'] * 1e3:.2f} ms",
+                f"{point['reverse_over_forward']:.2f}",
+                point["faster"],
+                point["auto"],
+            ]
+        )
+    header = ["n_features", "forward", "reverse", "rev/fwd", "faster", "auto picks"]
+    return _table(header, lines, 1)
+
+
 def startup_lines(startup):
     """Import time and first-fit numbers."""
     imp = startup["import"]
@@ -299,6 +318,14 @@ def text(result):
             f"Scaling sweep ({result['sweep']['base']}, float64; "
             "width = the hidden layer's units): median fit time\n"
             + sweep_table(result["sweep"])
+        )
+    if result.get("jacobian"):
+        jac = result["jacobian"]
+        parts.append(
+            f"jacobian: forward vs reverse mode ({jac['rows']} rows, hidden "
+            f"{tuple(jac['hidden'])}, {jac['n_outputs']} classes, {jac['dtype']}; "
+            "median time; auto = the mode the multiply-add rule picks)\n"
+            + jacobian_table(jac)
         )
     if result["startup"]:
         parts.append("Startup\n" + "\n".join(startup_lines(result["startup"])))

@@ -6,7 +6,8 @@ architecture, Adam, batch size, epochs and dtype; every library shuffles every
 epoch). Libraries take turns over repeats; the report gives medians and
 ratios of medians (other library / fastmlp), the held-out score each reached,
 fastmlp's GFLOP/s against this machine's matmul peak, peak memory of a fit,
-a scaling sweep and startup costs. See ``workloads.py`` for the workloads.
+a scaling sweep, the forward/reverse crossover of ``jacobian`` and startup
+costs. See ``workloads.py`` for the workloads.
 
 Usage::
 
@@ -29,6 +30,7 @@ from importlib import metadata
 from pathlib import Path
 
 # the sibling modules import as top-level modules: this folder is sys.path[0]
+import jacobian
 import libraries
 import measure
 import numpy as np
@@ -38,7 +40,7 @@ import report
 import suite
 import workloads
 
-SECTIONS = ("sweep", "startup")
+SECTIONS = ("sweep", "jacobian", "startup")
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -151,6 +153,7 @@ def run(args):
         "workloads": [],
         "predict": [],
         "sweep": None,
+        "jacobian": None,
         "startup": None,
     }
     for workload, dtype_name in plan(args):
@@ -185,6 +188,10 @@ def run(args):
         start = time.perf_counter()
         result["sweep"] = suite.sweep(base, repeats, args.tiny)
         _log(f"sweep: {time.perf_counter() - start:.1f} s")
+    if _wants(args, "jacobian"):
+        start = time.perf_counter()
+        result["jacobian"] = jacobian.crossover(repeats, args.tiny)
+        _log(f"jacobian: {time.perf_counter() - start:.1f} s")
     if _wants(args, "startup"):
         start = time.perf_counter()
         small = workloads.selected(["small"], args.quick, args.tiny)[0]

@@ -2,8 +2,8 @@
 
 The estimators hand over plain arrays and names; this module owns the mapping
 from names to kernel codes, the flat parameter layout, the work buffers, and
-the thread policy. It is the only place outside ``fastmlp.kernels`` that calls
-compiled code.
+the thread policy. It and ``_jacobian`` (input Jacobians) are the only places
+outside ``fastmlp.kernels`` that call compiled code.
 
 Thread policy
 -------------

@@ -93,6 +93,7 @@ def test_quick_tiny_writes_results(tmp_path):
         "workloads",
         "predict",
         "sweep",
+        "jacobian",
         "startup",
         "summary",
     } <= set(result)
@@ -115,6 +116,14 @@ def test_quick_tiny_writes_results(tmp_path):
     assert set(memory) == set(result["workloads"][0]["libraries"])
     assert {"peak_mb", "fit_mb", "data_mb"} <= set(memory["fastmlp"])
     assert result["predict"] == [] and result["sweep"] is None
+    jacobian = result["jacobian"]
+    assert [p["n_features"] for p in jacobian["points"]] == [2, 10, 50]
+    for point in jacobian["points"]:
+        assert set(point["median_seconds"]) == {"forward", "reverse"}
+        assert point["auto"] in ("forward", "reverse")
+        assert point["faster"] in ("forward", "reverse")
+    assert jacobian["points"][0]["auto"] == "forward"  # 2 features, 10 outputs
+    assert "jacobian: forward vs reverse mode" in stdout
     startup = result["startup"]
     assert {"fastmlp_extra_seconds", "sklearn_neural_network_seconds"} <= set(
         startup["import"]
@@ -158,7 +167,7 @@ def test_full_mode_tiny_subset(tmp_path):
     assert [
         (p["axis"], len(p["median_seconds"])) for p in result["sweep"]["points"]
     ] == [("n_samples", 2)] * 3 + [("width", 2)] * 3
-    assert result["startup"] is None
+    assert result["startup"] is None and result["jacobian"] is None
     assert "Scaling sweep" in stdout and "Predict" in stdout
     if HAS_MATPLOTLIB:
         assert png.exists()

@@ -26,7 +26,6 @@ from numba.extending import overload
 
 from fastmlp.kernels._compile import kernel
 
-
 # Up to this many rows, the forward product runs row by row as matrix-vector
 # products: a matrix product would first pack (copy) all of ``coef``, which
 # for one row costs as much as the product itself (one-row predict latency).
