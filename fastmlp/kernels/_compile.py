@@ -8,9 +8,9 @@ per fit, as scikit-learn does).
 
 A compiled loop cannot call Python callables, so each registry (activations,
 losses) is turned into a jitted ``switch(code, *args)`` that calls
-``kernels[code](*args)``. The switch is a chain of ``if`` tests built once at
-import from the registry, so adding a kernel to a registry is all it takes for
-the compiled loops to reach it. The chain is compiled into its caller, whose
+``kernels[code](*args)``. The switch is a flat chain of ``if`` tests generated
+at import from the registry, so adding a kernel to a registry is all it takes
+for the compiled loops to reach it. The chain is compiled into its caller, whose
 on-disk cache then holds it (no function is passed as an argument, which would
 defeat numba's cache).
 """
@@ -33,35 +33,27 @@ def kernel(function):
         return njit(cache=False, error_model="numpy")(function)
 
 
-def make_switch(kernels, first_code=0):
+def make_switch(kernels):
     """Return a jitted ``switch(code, *args)`` calling ``kernels[code](*args)``.
+
+    The switch is one flat chain of ``if code == i`` tests, generated from the
+    registry: one function to compile, where a recursive chain of switches
+    would compile one function per kernel.
 
     Parameters
     ----------
     kernels : sequence of numba dispatchers
         The kernels, in code order. All take the same arguments.
-    first_code : int, default=0
-        The code of ``kernels[0]`` (used by the recursion).
 
     Returns
     -------
     switch : numba dispatcher
     """
-    first = kernels[0]
-    if len(kernels) == 1:
-
-        @njit(error_model="numpy")
-        def switch(code, *args):
-            return first(*args)
-
-        return switch
-
-    rest = make_switch(kernels[1:], first_code + 1)
-
-    @njit(error_model="numpy")
-    def switch(code, *args):
-        if code == first_code:
-            return first(*args)
-        return rest(code, *args)
-
-    return switch
+    namespace = {f"kernel_{code}": k for code, k in enumerate(kernels)}
+    last = len(kernels) - 1
+    lines = ["def switch(code, *args):"]
+    for code in range(last):
+        lines += [f"    if code == {code}:", f"        return kernel_{code}(*args)"]
+    lines.append(f"    return kernel_{last}(*args)")
+    exec("\n".join(lines), namespace)  # source built above from the registry
+    return njit(error_model="numpy")(namespace["switch"])

@@ -100,7 +100,9 @@ def take_rows(values, rows, start, stop, shuffled, buffer):
         return values[start:stop]
     batch = matrix_view(buffer, 0, stop - start, values.shape[1])
     for r in range(stop - start):
-        batch[r, :] = values[rows[start + r], :]
+        row = rows[start + r]
+        for j in range(values.shape[1]):  # a loop: a slice copy compiles slowly
+            batch[r, j] = values[row, j]
     return batch
 
 
