@@ -13,7 +13,17 @@ import from the registry, so adding a kernel to a registry is all it takes for
 the compiled loops to reach it. The chain is compiled into its caller, whose
 on-disk cache then holds it (no function is passed as an argument, which would
 defeat numba's cache).
+
+Every link of every chain gets its own name (``_switch_name``). numba names a
+compiled function by module, ``__qualname__``, a per-process counter and the
+argument types; links sharing the qualname ``make_switch.<locals>.switch``
+could get the same name in two processes for different links, and a process
+that loaded two cached callers compiled by different processes (dense and CSR
+predict, say) then linked one caller to the other's link: the wrong
+activation, silently.
 """
+
+import hashlib
 
 from numba import njit
 
@@ -48,20 +58,28 @@ def make_switch(kernels, first_code=0):
     switch : numba dispatcher
     """
     first = kernels[0]
+    name = _switch_name(kernels, first_code)
     if len(kernels) == 1:
 
-        @njit(error_model="numpy")
         def switch(code, *args):
             return first(*args)
 
-        return switch
+    else:
+        rest = make_switch(kernels[1:], first_code + 1)
 
-    rest = make_switch(kernels[1:], first_code + 1)
+        def switch(code, *args):
+            if code == first_code:
+                return first(*args)
+            return rest(code, *args)
 
-    @njit(error_model="numpy")
-    def switch(code, *args):
-        if code == first_code:
-            return first(*args)
-        return rest(code, *args)
+    switch.__name__ = switch.__qualname__ = name
+    return njit(error_model="numpy")(switch)
 
-    return switch
+
+def _switch_name(kernels, first_code):
+    """A name that only the same link of the same chain can have."""
+    names = ",".join(
+        f"{k.py_func.__module__}.{k.py_func.__qualname__}" for k in kernels
+    )
+    digest = hashlib.sha256(f"{first_code}:{names}".encode()).hexdigest()[:16]
+    return f"switch_{first_code}_{digest}"
