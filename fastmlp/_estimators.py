@@ -1441,7 +1441,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in "
                 "the data, but the data contains only one class: "
-                f"{self.classes_[0]!r}."
+                f"{self.classes_[0]}."
             )
 
     def _y_type_of_classes(self):
