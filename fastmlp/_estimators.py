@@ -517,7 +517,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         n_samples, n_features = X.shape
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
+            # scikit-learn's MLP takes negative weights silently: they turn a
+            # sample's loss into one to maximize
+            sample_weight = _check_sample_weight(
+                sample_weight, X, ensure_non_negative=True
+            )
         sample_weight = self._with_class_weight(y, sample_weight, incremental)
         if eval_set is not None:
             eval_set = self._validate_eval_set(eval_set, X.dtype)
@@ -591,7 +595,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             )
         weight_val = eval_set[2] if len(eval_set) == 3 else None
         if weight_val is not None:
-            weight_val = _check_sample_weight(weight_val, X_val)
+            weight_val = _check_sample_weight(
+                weight_val, X_val, ensure_non_negative=True
+            )
         return X_val, y_val, weight_val
 
     def _validation_loss(self, network, X_val, y_val, sample_weight_val):
@@ -658,6 +664,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             options=options,
             callback=_scipy_callback(on_iteration) if needs_callback else None,
         )
+        if not np.isfinite(opt_res.fun):
+            # the loss or gradient overflowed (e.g. float32 with huge inputs):
+            # scipy then stops at the initial weights with a NaN loss
+            raise ValueError(_NON_FINITE_WEIGHTS)
         self.n_iter_ = _lbfgs_iterations(opt_res, self.max_iter, warn=not stopped)
         self.loss_ = opt_res.fun
         self._set_weights(network, opt_res.x.astype(X.dtype))
@@ -761,9 +771,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 params = self._weights(network)
             return self._fit_state(network, params)
 
+        checkpoint = None
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
+                checkpoint = self._epoch_checkpoint(params)
                 tasks.begin("epoch", state)
                 if self.shuffle:
                     sample_idx = _shuffled(sample_idx, self._random_state)
@@ -805,6 +817,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     converged = self._optimizer.trigger_stopping(msg, self.verbose)
                     if not converged:
                         self._no_improvement_count = 0
+                checkpoint = None  # the epoch is recorded
 
                 if not (converged or incremental) and self.n_iter_ == self.max_iter:
                     warnings.warn(
@@ -818,12 +831,40 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 if tasks.end(state) or converged or incremental:
                     break
         except KeyboardInterrupt:
+            if checkpoint is not None:
+                self._roll_back_epoch(checkpoint, params)
             warnings.warn("Training interrupted by user.", stacklevel=4)
 
         if early_stopping:
             self._set_weights(
                 network, network.pack(self._best_coefs, self._best_intercepts)
             )
+
+    def _epoch_checkpoint(self, params):
+        """The state an interrupted epoch rolls back to: the attributes, the
+        flat weights and the optimizer's state at the start of the epoch.
+
+        A Ctrl-C during the compiled epoch surfaces as KeyboardInterrupt only
+        when it returns, after it updated the weights in place but before the
+        epoch is recorded; rolling back keeps the last recorded epoch.
+        """
+        optimizer = self._optimizer
+        return (
+            {k: v.copy() if isinstance(v, list) else v for k, v in vars(self).items()},
+            params.copy(),
+            dict(vars(optimizer)),
+            optimizer.state_1.copy(),
+            optimizer.state_2.copy(),
+        )
+
+    def _roll_back_epoch(self, checkpoint, params):
+        attributes, weights, optimizer_attributes, state_1, state_2 = checkpoint
+        self.__dict__.clear()
+        self.__dict__.update(attributes)
+        params[:] = weights
+        vars(self._optimizer).update(optimizer_attributes)
+        self._optimizer.state_1[:] = state_1
+        self._optimizer.state_2[:] = state_2
 
     def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
         if early_stopping:
@@ -1237,6 +1278,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 "estimate the class frequency distributions. Pass the resulting "
                 "weights as the class_weight parameter."
             )
+        if isinstance(self.class_weight, dict):
+            values = np.asarray(list(self.class_weight.values()), dtype=np.float64)
+            if not np.all(np.isfinite(values) & (values >= 0)):
+                raise ValueError(
+                    "class_weight values must be finite and non-negative, got "
+                    f"{self.class_weight}."
+                )
         # y is binarized: one 0/1 column (binary) or one-hot (multiclass)
         if y.shape[1] == 1:
             class_index = y[:, 0].astype(np.intp)
@@ -1248,10 +1296,15 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             y=self.classes_[class_index],
             sample_weight=sample_weight,
         )
-        class_weights = weights[class_index]
-        if sample_weight is None:
-            return class_weights
-        return sample_weight * class_weights
+        sample_weight = weights[class_index] * (
+            1.0 if sample_weight is None else sample_weight
+        )
+        if not np.any(sample_weight):
+            raise ValueError(
+                "Sample weights must contain at least one non-zero number: "
+                "class_weight gives every sample a zero weight."
+            )
+        return sample_weight
 
     def _validate_eval_target(self, y_val):
         y_val = check_array(y_val, ensure_2d=False, dtype=None)
@@ -1284,6 +1337,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
+            self._check_two_classes()
         else:
             classes = unique_labels(y)
             if self.warm_start:
@@ -1378,7 +1432,22 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 )
             return False
         self.classes_ = unique_labels(classes)
+        self._check_two_classes()
         return True
+
+    def _check_two_classes(self):
+        # scikit-learn's MLP fits a constant model to a single class silently
+        if len(self.classes_) < 2 and self._y_type_of_classes() != "multilabel":
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in "
+                "the data, but the data contains only one class: "
+                f"{self.classes_[0]}."
+            )
+
+    def _y_type_of_classes(self):
+        binarizer = getattr(self, "_label_binarizer", None)
+        y_type = getattr(binarizer, "y_type_", "")
+        return "multilabel" if y_type.startswith("multilabel") else y_type
 
     def predict_log_proba(self, X):
         """Return the log of probability estimates.
@@ -1578,6 +1647,12 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            # scikit-learn's MLP trains on to a NaN loss
+            raise ValueError(
+                "Some value(s) of y are negative which is not allowed for "
+                "Poisson regression."
+            )
         return X, y
 
     @available_if(lambda est: est._check_solver())

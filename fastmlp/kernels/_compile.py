@@ -10,10 +10,19 @@ A compiled loop cannot call Python callables, so each registry (activations,
 losses) is turned into a jitted ``switch(code, *args)`` that calls
 ``kernels[code](*args)``. The switch is a flat chain of ``if`` tests generated
 at import from the registry, so adding a kernel to a registry is all it takes
-for the compiled loops to reach it. The chain is compiled into its caller, whose
-on-disk cache then holds it (no function is passed as an argument, which would
-defeat numba's cache).
+for the compiled loops to reach it. The switch is compiled into its caller,
+whose on-disk cache then holds it (no function is passed as an argument,
+which would defeat numba's cache).
+
+Every switch gets its own name (``_switch_name``). numba names a compiled
+function by module, ``__qualname__``, a per-process counter and the argument
+types; switches sharing one qualname could get the same name in two processes
+for different registries, and a process that loaded two cached callers
+compiled by different processes (dense and CSR predict, say) then linked one
+caller to the other's switch: the wrong activation, silently.
 """
+
+import hashlib
 
 from numba import njit
 
@@ -38,7 +47,8 @@ def make_switch(kernels):
 
     The switch is one flat chain of ``if code == i`` tests, generated from the
     registry: one function to compile, where a recursive chain of switches
-    would compile one function per kernel.
+    compiled one function per kernel (measured: predict's first compile
+    22.5 s with the recursive chain, 15.0 s with the flat one).
 
     Parameters
     ----------
@@ -49,11 +59,20 @@ def make_switch(kernels):
     -------
     switch : numba dispatcher
     """
+    name = _switch_name(kernels)
     namespace = {f"kernel_{code}": k for code, k in enumerate(kernels)}
     last = len(kernels) - 1
-    lines = ["def switch(code, *args):"]
+    lines = [f"def {name}(code, *args):"]
     for code in range(last):
         lines += [f"    if code == {code}:", f"        return kernel_{code}(*args)"]
     lines.append(f"    return kernel_{last}(*args)")
     exec("\n".join(lines), namespace)  # source built above from the registry
-    return njit(error_model="numpy")(namespace["switch"])
+    return njit(error_model="numpy")(namespace[name])
+
+
+def _switch_name(kernels):
+    """A name that only a switch over the same kernels can have."""
+    names = ",".join(
+        f"{k.py_func.__module__}.{k.py_func.__qualname__}" for k in kernels
+    )
+    return "switch_" + hashlib.sha256(names.encode()).hexdigest()[:16]
