@@ -1004,3 +1004,16 @@ def test_activations_finite_at_extreme_inputs(name, dtype):
         HIDDEN_ACTIVATIONS[name].backward(pre, a, delta)
     assert np.all(np.isfinite(a)) or name == "identity"
     assert np.all(np.isfinite(delta))
+
+
+def test_matrix_view_shares_memory_and_checks_bounds():
+    """matrix_view is a C-ordered window on the flat buffer, never a copy."""
+    buffer = np.arange(20.0)
+    view = network.matrix_view(buffer, 3, 4, 2)
+    assert_allclose(view, buffer[3:11].reshape(4, 2), rtol=0, atol=0)
+    assert view.flags.c_contiguous and np.shares_memory(view, buffer)
+    view[0, 0] = -1.0
+    assert buffer[3] == -1.0
+    assert network.matrix_view(buffer, 20, 0, 5).shape == (0, 5)
+    with pytest.raises(ValueError, match="does not fit in the buffer"):
+        network.matrix_view(buffer, 15, 3, 2)

@@ -23,6 +23,7 @@ from numba import types
 from numba.extending import overload
 
 from fastmlp.kernels._compile import kernel
+from fastmlp.kernels._views import matrix_view
 from fastmlp.kernels.activations import activation_backward, activation_forward
 from fastmlp.kernels.dense import (
     dense_backward_input,
@@ -41,11 +42,6 @@ from fastmlp.kernels.optimizers import (
     sgd_step,
     squared_norm,
 )
-
-
-@kernel
-def matrix_view(buffer, offset, n_rows, n_cols):
-    return buffer[offset : offset + n_rows * n_cols].reshape((n_rows, n_cols))
 
 
 @kernel

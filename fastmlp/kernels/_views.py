@@ -1,0 +1,59 @@
+"""``matrix_view``: a C-ordered 2-D view of a stretch of a flat buffer.
+
+The layers' work buffers and the parameters are flat vectors, and every layer
+reads its pieces as matrices. ``reshape`` would do, but numba compiles its
+error path (formatting a message with both shapes) into every caller, which
+took about 8 s of each process's first compile; the view here is built
+directly, after one bounds check with a fixed message.
+"""
+
+from numba import types
+from numba.core import cgutils
+from numba.core.imputils import impl_ret_borrowed
+from numba.extending import intrinsic
+from numba.np.arrayobj import make_array, populate_array
+
+from fastmlp.kernels._compile import kernel
+
+
+@intrinsic
+def _as_matrix(typingctx, flat, n_rows, n_cols):
+    """The contiguous 1-D ``flat`` seen as an ``n_rows x n_cols`` C array
+    (``flat`` must hold exactly ``n_rows * n_cols`` elements)."""
+    matrix = types.Array(flat.dtype, 2, "C")
+
+    def codegen(context, builder, signature, args):
+        flat_value, rows, cols = args
+        source = make_array(signature.args[0])(context, builder, flat_value)
+        view = make_array(matrix)(context, builder)
+        rows = context.cast(builder, rows, signature.args[1], types.intp)
+        cols = context.cast(builder, cols, signature.args[2], types.intp)
+        itemsize = source.itemsize
+        populate_array(
+            view,
+            data=source.data,
+            shape=cgutils.pack_array(builder, [rows, cols]),
+            strides=cgutils.pack_array(
+                builder, [builder.mul(cols, itemsize), itemsize]
+            ),
+            itemsize=itemsize,
+            meminfo=source.meminfo,
+            parent=source.parent,
+        )
+        return impl_ret_borrowed(context, builder, matrix, view._getvalue())
+
+    return matrix(flat, n_rows, n_cols), codegen
+
+
+@kernel
+def matrix_view(buffer, offset, n_rows, n_cols):
+    """``buffer[offset : offset + n_rows * n_cols]`` as an ``n_rows x n_cols``
+    C-ordered matrix sharing ``buffer``'s memory."""
+    if (
+        n_rows < 0
+        or n_cols < 0
+        or offset < 0
+        or offset + n_rows * n_cols > buffer.shape[0]
+    ):
+        raise ValueError("matrix_view: the view does not fit in the buffer")
+    return _as_matrix(buffer[offset : offset + n_rows * n_cols], n_rows, n_cols)
