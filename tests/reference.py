@@ -162,7 +162,7 @@ def loss_sum(name, p, y, sample_weight):
     return float(np.sum(np.asarray(sample_weight, dtype=np.float64) * per_sample))
 
 
-def output_delta(name, p, y, sample_weight):
+def output_delta(name, p, y, sample_weight, param=HUBER_DELTA):
     """dL/dz at the output for ``L = sum_i w_i l_i``, as scikit-learn's backprop
     starts it: ``w * (p - y)`` for its canonical pairs (the squared error's
     mean over outputs included, scikit-learn issue #8349), the exact gradient
@@ -171,7 +171,7 @@ def output_delta(name, p, y, sample_weight):
     r = _f64(p) - _f64(y)
     k = r.shape[1]
     if name == "huber":
-        return w * np.clip(r, -HUBER_DELTA, HUBER_DELTA) / k
+        return w * np.clip(r, -param, param) / k
     if name == "absolute_error":
         return w * np.sign(r) / k
     return w * r

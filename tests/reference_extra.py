@@ -1,49 +1,17 @@
-"""NumPy references that tests/reference.py does not have (yet).
+"""More NumPy references, for the property tests: the output activations'
+vector-Jacobian products in terms of z, and backprop through a network given
+as functions. The tables of activations, losses and targets are reference.py's.
 
 Same rules as reference.py: written from the definitions, in float64, nothing
-compiled. The property tests look a name up in reference.py first and fall
-back to these tables, so an entry the lead adds there takes precedence.
+compiled.
 """
 
 import numpy as np
-from scipy.special import expit, ndtr
-
-LEAKY_RELU_SLOPE = 0.01  # PyTorch's default, the value fastmlp documents
+from scipy.special import expit
 
 
 def _f64(z):
     return np.asarray(z, dtype=np.float64)
-
-
-def _gelu(z):
-    z = _f64(z)
-    return z * ndtr(z)
-
-
-def _gelu_derivative(z):
-    z = _f64(z)
-    return ndtr(z) + z * np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
-
-
-def _silu_derivative(z):
-    s = expit(_f64(z))
-    return s * (1.0 + _f64(z) * (1.0 - s))
-
-
-# name -> (f(z), f'(z)), functions of the pre-activation z
-HIDDEN = {
-    "leaky_relu": (
-        lambda z: np.where(_f64(z) > 0, _f64(z), LEAKY_RELU_SLOPE * _f64(z)),
-        lambda z: np.where(_f64(z) > 0, 1.0, LEAKY_RELU_SLOPE),
-    ),
-    "elu": (
-        lambda z: np.where(_f64(z) > 0, _f64(z), np.expm1(np.minimum(_f64(z), 0))),
-        lambda z: np.where(_f64(z) > 0, 1.0, np.exp(np.minimum(_f64(z), 0))),
-    ),
-    "gelu": (_gelu, _gelu_derivative),
-    "silu": (lambda z: _f64(z) * expit(_f64(z)), _silu_derivative),
-    "softplus": (lambda z: np.logaddexp(0.0, _f64(z)), lambda z: expit(_f64(z))),
-}
 
 
 def output_vjp(name, z, delta):
@@ -61,45 +29,6 @@ def output_vjp(name, z, delta):
         a = e / e.sum(axis=1, keepdims=True)
         return a * (delta - np.sum(a * delta, axis=1, keepdims=True))
     raise KeyError(name)
-
-
-# --------------------------------------------------------------------------
-# losses with a parameter: name -> per-sample loss l_i of (p, y, param)
-
-
-def _huber(p, y, param):
-    r = np.abs(_f64(p) - _f64(y))
-    terms = np.where(r <= param, 0.5 * r * r, param * (r - 0.5 * param))
-    return terms.mean(axis=1)
-
-
-def _absolute_error(p, y, param):
-    return np.abs(_f64(p) - _f64(y)).mean(axis=1)
-
-
-PER_SAMPLE_LOSSES = {"huber": _huber, "absolute_error": _absolute_error}
-
-TARGETS = {
-    "huber": lambda rng, n, k: rng.normal(size=(n, k)) * 2.0,
-    "absolute_error": lambda rng, n, k: rng.normal(size=(n, k)) * 2.0,
-}
-
-
-def output_delta(name, p, y, w, param):
-    """The output layer's backward: ``dL/dz`` for ``L = sum_i w_i l_i``.
-
-    The canonical pairs give ``w * (p - y)`` (for squared_error that is the
-    gradient of the loss times n_outputs, scikit-learn's convention); the
-    robust losses give their exact gradient, averaged over the outputs.
-    """
-    p, y = _f64(p), _f64(y)
-    w = _f64(w)[:, None]
-    k = p.shape[1]
-    if name == "huber":
-        return w * np.clip(p - y, -param, param) / k
-    if name == "absolute_error":
-        return w * np.sign(p - y) / k
-    return w * (p - y)
 
 
 def mlp_forward(x, coefs, intercepts, hidden, output):

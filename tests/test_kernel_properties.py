@@ -6,8 +6,9 @@ batch sizes that do not divide the number of rows), the dtype (float32,
 float64) and the memory layout of every array argument (C-ordered,
 Fortran-ordered, or a strided view) over each registry entry; the values come
 from a NumPy generator seeded by Hypothesis. The kernels live in
-``fastmlp.kernels``; the references in ``reference.py`` (and, for names it
-lacks, ``reference_extra.py``).
+``fastmlp.kernels``; the references in ``reference.py`` (and, for the output
+activations' VJPs in terms of z and backprop through functions,
+``reference_extra.py``).
 """
 
 import numpy as np
@@ -56,26 +57,22 @@ units = st.integers(1, 7)
 
 
 def _hidden(name):
-    table = {**reference_extra.HIDDEN, **reference.HIDDEN}
-    if name not in table:
+    if name not in reference.HIDDEN:
         pytest.fail(f"no NumPy reference for the activation {name!r}")
-    return table[name]
+    return reference.HIDDEN[name]
 
 
 def _per_sample_loss(name):
-    if name in reference.PER_SAMPLE_LOSSES:
-        loss = reference.PER_SAMPLE_LOSSES[name]
-        if name in getattr(reference, "LOSS_PARAMS", {}):  # huber's delta
-            return lambda p, y, param: loss(p, y, p.dtype, param)
-        return lambda p, y, param: loss(p, y, p.dtype)
-    if name in reference_extra.PER_SAMPLE_LOSSES:
-        return reference_extra.PER_SAMPLE_LOSSES[name]
-    pytest.fail(f"no NumPy reference for the loss {name!r}")
+    if name not in reference.PER_SAMPLE_LOSSES:
+        pytest.fail(f"no NumPy reference for the loss {name!r}")
+    loss = reference.PER_SAMPLE_LOSSES[name]
+    if name in reference.LOSS_PARAMS:  # huber's delta
+        return lambda p, y, param: loss(p, y, p.dtype, param)
+    return lambda p, y, param: loss(p, y, p.dtype)
 
 
 def _targets(name, rng, n, k):
-    table = {**reference_extra.TARGETS, **reference.TARGETS}
-    return table[name](rng, n, k)
+    return reference.TARGETS[name](rng, n, k)
 
 
 def _laid_out(values, layout):
@@ -219,7 +216,7 @@ def test_loss_sum_and_delta(name, n, k, dtype, layout, seed):
 
     out = _laid_out(np.full((n, k), np.nan, dtype=dtype), layout)
     spec.delta(*args, param, out)
-    _assert_close(out, reference_extra.output_delta(name, p, y, w, param), dtype)
+    _assert_close(out, reference.output_delta(name, p, y, w, param), dtype)
 
 
 # ----------------------------------------------------------------------------
@@ -378,7 +375,7 @@ def test_network_forward_backward(problem, sparse):
         intercepts,
         hidden,
         output,
-        lambda p: reference_extra.output_delta(name, p, y, w, param),
+        lambda p: reference.output_delta(name, p, y, w, param),
     )
     expected_loss = np.sum(w * _per_sample_loss(name)(p.astype(dtype), y, param))
 
@@ -423,7 +420,7 @@ def test_sgd_epoch_with_any_batch_size(problem, batch_size, seed):
         coefs, intercepts = net.unpack(expected)
         _, coef_grads, intercept_grads = reference_extra.mlp_raw_gradient(
             x[b], coefs, intercepts, hidden, output,
-            lambda p, b=b: reference_extra.output_delta(name, p, y[b], w[b], param),
+            lambda p, b=b: reference.output_delta(name, p, y[b], w[b], param),
         )  # fmt: skip
         scale = float(w[b].astype(np.float64).sum())
         step = np.concatenate(
