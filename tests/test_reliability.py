@@ -292,10 +292,14 @@ class _SigintDuringEpoch:
 INTERRUPTS = {"before the epoch": _interrupt_run_epoch, "sigint": _SigintDuringEpoch}
 
 
-@pytest.mark.skipif(
+# a background job (``cmd &`` in a script) starts with SIGINT ignored
+NEEDS_SIGINT = pytest.mark.skipif(
     signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
     reason="needs Python's default SIGINT handler",
 )
+
+
+@NEEDS_SIGINT
 @pytest.mark.parametrize("early_stopping", [False, True])
 @pytest.mark.parametrize("interrupt", INTERRUPTS)
 @pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
@@ -329,6 +333,7 @@ def test_keyboard_interrupt_keeps_last_completed_epoch(
     _assert_linked_and_predicting(model, X, _output(expected, X))
 
 
+@NEEDS_SIGINT
 @pytest.mark.parametrize("interrupt", INTERRUPTS)
 def test_keyboard_interrupted_partial_fit_keeps_the_model(interrupt, monkeypatch):
     X, y = X_REG, Y_REG
