@@ -79,6 +79,12 @@ def first_fit(workload, cold=False):
         return _child("first_fit", payload, env={"NUMBA_CACHE_DIR": folder})
 
 
+def scale_memory(n_rows):
+    """One epoch of fastmlp on ``n_rows`` x 50 float32 rows, (128, 128): the
+    rise of the peak RSS during the fit against the input's size."""
+    return _child("scale", {"rows": int(n_rows)})
+
+
 def _status_mb(field):
     """``VmHWM`` (peak RSS) or ``VmRSS`` of this process in MB, or None."""
     try:
@@ -137,6 +143,36 @@ def _memory_child(payload):
     }
 
 
+def _scale_child(payload):
+    import numpy as np
+
+    from fastmlp import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    MLPClassifier((128, 128), max_iter=1, random_state=0).fit(  # compile first
+        rng.standard_normal((400, 50), dtype=np.float32), rng.integers(0, 2, 400)
+    )
+    X = rng.standard_normal((payload["rows"], 50), dtype=np.float32)
+    y = (X[:, :5].sum(axis=1) > 0).astype(np.int64)
+    before = _status_mb("VmRSS")
+    reset = _reset_peak()
+    start = time.perf_counter()
+    model = MLPClassifier((128, 128), max_iter=1, random_state=0).fit(X, y)
+    seconds = time.perf_counter() - start
+    rise = _status_mb("VmHWM") - before if reset and before is not None else None
+    input_mb = X.nbytes / 2**20
+    return {
+        "rows": payload["rows"],
+        "features": 50,
+        "hidden": [128, 128],
+        "input_mb": input_mb,
+        "fit_mb": rise,
+        "fit_over_input": None if rise is None else rise / input_mb,
+        "seconds": seconds,
+        "train_accuracy": float(model.score(X[:20000], y[:20000])),
+    }
+
+
 def _import_child(payload):
     start = time.perf_counter()
     import sklearn.neural_network  # noqa: F401
@@ -174,6 +210,7 @@ def main():
         "memory": _memory_child,
         "import": _import_child,
         "first_fit": _first_fit_child,
+        "scale": _scale_child,
     }[kind]
     print(json.dumps(handler(payload)))
 

@@ -232,6 +232,22 @@ def jacobian_table(crossover):
     return _table(header, lines, 1)
 
 
+def scale_line(scale):
+    """One epoch on many rows: the memory it needs beyond the input."""
+    rise = scale["fit_mb"]
+    memory = (
+        "peak RSS not measurable here"
+        if rise is None
+        else f"the fit raised the peak RSS by {rise:.0f} MB = "
+        f"{scale['fit_over_input']:.2f}x the input ({scale['input_mb']:.0f} MB)"
+    )
+    return (
+        f"Scale: one epoch of fastmlp on {scale['rows']:,} x {scale['features']} "
+        f"float32, hidden {tuple(scale['hidden'])}: {memory}; "
+        f"{scale['seconds']:.1f} s"
+    )
+
+
 def startup_lines(startup):
     """Import time and first-fit numbers."""
     imp = startup["import"]
@@ -329,6 +345,8 @@ def text(result):
         )
     if result["startup"]:
         parts.append("Startup\n" + "\n".join(startup_lines(result["startup"])))
+    if result.get("scale"):
+        parts.append(scale_line(result["scale"]))
     line = headline(result)
     if line:
         parts.append(line)

@@ -40,7 +40,7 @@ import report
 import suite
 import workloads
 
-SECTIONS = ("sweep", "jacobian", "startup")
+SECTIONS = ("sweep", "jacobian", "startup", "scale")
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -155,6 +155,7 @@ def run(args):
         "sweep": None,
         "jacobian": None,
         "startup": None,
+        "scale": None,
     }
     for workload, dtype_name in plan(args):
         start = time.perf_counter()
@@ -199,6 +200,10 @@ def run(args):
             small, repeats=1 if args.tiny else 3, cold=not (args.quick or args.tiny)
         )
         _log(f"startup: {time.perf_counter() - start:.1f} s")
+    if (not args.quick or args.only) and _wants(args, "scale"):
+        start = time.perf_counter()
+        result["scale"] = probes.scale_memory(20_000 if args.tiny else 2_000_000)
+        _log(f"scale: {time.perf_counter() - start:.1f} s")
     result["summary"] = {
         "scikit_learn_ratio_geometric_mean": _geometric_mean(
             [row["ratio_to_fastmlp"]["scikit-learn"] for row in result["workloads"]]

@@ -95,6 +95,7 @@ def test_quick_tiny_writes_results(tmp_path):
         "sweep",
         "jacobian",
         "startup",
+        "scale",
         "summary",
     } <= set(result)
     assert result["mode"] == "quick+tiny"
@@ -116,6 +117,7 @@ def test_quick_tiny_writes_results(tmp_path):
     assert set(memory) == set(result["workloads"][0]["libraries"])
     assert {"peak_mb", "fit_mb", "data_mb"} <= set(memory["fastmlp"])
     assert result["predict"] == [] and result["sweep"] is None
+    assert result["scale"] is None  # full mode only
     jacobian = result["jacobian"]
     assert [p["n_features"] for p in jacobian["points"]] == [2, 10, 50]
     for point in jacobian["points"]:
@@ -148,7 +150,7 @@ def test_full_mode_tiny_subset(tmp_path):
         tmp_path,
         "--tiny",
         "--only",
-        "mid,predict,sweep",
+        "mid,predict,sweep,scale",
         "--dtypes",
         "float32",
         "--no-memory",
@@ -168,6 +170,10 @@ def test_full_mode_tiny_subset(tmp_path):
         (p["axis"], len(p["median_seconds"])) for p in result["sweep"]["points"]
     ] == [("n_samples", 2)] * 3 + [("width", 2)] * 3
     assert result["startup"] is None and result["jacobian"] is None
+    scale = result["scale"]
+    assert scale["rows"] == 20_000 and scale["input_mb"] > 0
+    assert scale["train_accuracy"] > 0.5
+    assert "Scale: one epoch of fastmlp on 20,000 x 50" in stdout
     assert "Scaling sweep" in stdout and "Predict" in stdout
     if HAS_MATPLOTLIB:
         assert png.exists()
