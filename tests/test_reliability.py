@@ -20,6 +20,7 @@ from sklearn import neural_network
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
+from test_estimators import _same_message
 
 import fastmlp
 from fastmlp import _engine
@@ -354,19 +355,6 @@ def test_keyboard_interrupted_partial_fit_keeps_the_model(interrupt, monkeypatch
 
 # ----------------------------------------------------------------------------
 # 3. bad and edge-case input, as a table
-
-
-def _same_message(a, b):
-    """Messages equal up to the order of items in a printed set."""
-
-    def normalise(message):
-        return re.sub(
-            r"\{([^{}]*)\}",
-            lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}",
-            str(message),
-        )
-
-    return normalise(a) == normalise(b)
 
 
 def _set(values, index, value):
