@@ -35,7 +35,8 @@ optimizer update) is fused into single passes over each buffer instead.
 """
 
 import threading
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,6 +45,15 @@ from fastmlp._registry import HIDDEN_ACTIVATION_INIT_FACTORS
 
 # rows per chunk in predict: bounds its work buffers, keeps BLAS calls large
 PREDICT_CHUNK_ROWS = 4096
+
+# A mini-batch of at least this many multiply-adds per layer pass (rows x
+# coefficients) is split into BATCH_PARTS parts whose gradients are computed
+# on separate threads and summed in a fixed order. Measured on 2 cores, one
+# epoch: (512, 512) on 784 features 1.83x faster on 2 threads, (256, 128) on
+# 100 features 1.5x-1.7x (11.8M per batch), (64, 64) on 50 features no gain
+# (1.5M: the hand-over between threads, ~50 us, eats the second core).
+SPLIT_MIN_MACS = 4_000_000
+BATCH_PARTS = 2
 
 
 def _network():
@@ -56,26 +66,32 @@ def _network():
 _blas_lock = threading.Lock()
 _blas_trainings = 0
 _blas_limiter = None
+_blas_threads_outside = 1
 
 
 @contextmanager
 def training_threads():
-    """Run the block with BLAS on one thread (see the thread policy).
+    """Run the block with BLAS on one thread (see the thread policy); yield
+    how many threads (at most ``BATCH_PARTS``) a split batch may use: BLAS's
+    thread count outside training.
 
     Nested and concurrent trainings share one limit, set by the first to
     start and lifted (the previous limits restored) by the last to end.
     """
-    global _blas_trainings, _blas_limiter
+    global _blas_trainings, _blas_limiter, _blas_threads_outside
     from sklearn.utils.parallel import _get_threadpool_controller
 
     with _blas_lock:
         if _blas_trainings == 0:
-            _blas_limiter = _get_threadpool_controller().limit(
-                limits=1, user_api="blas"
+            blas = _get_threadpool_controller().select(user_api="blas")
+            _blas_threads_outside = max(
+                [info["num_threads"] for info in blas.info()], default=1
             )
+            _blas_limiter = blas.limit(limits=1)
         _blas_trainings += 1
+        threads = min(_blas_threads_outside, BATCH_PARTS)
     try:
-        yield
+        yield threads
     finally:
         with _blas_lock:
             _blas_trainings -= 1
@@ -255,6 +271,13 @@ class FullBatchObjective:
 class StochasticTrainer:
     """Mini-batch training of ``params`` (updated in place), one epoch per call.
 
+    A batch of at least ``SPLIT_MIN_MACS`` multiply-adds is split into
+    ``BATCH_PARTS`` parts: each part's gradient is computed on its own work
+    buffers (on a thread of its own when ``threads`` allows), and the parts'
+    gradients are summed in part order before the optimizer step. The split
+    depends only on the network and the batch size, never on ``threads``, so
+    a fit gives the same bits on one thread as on two.
+
     Parameters
     ----------
     network : Network
@@ -268,6 +291,8 @@ class StochasticTrainer:
         L2 penalty (AdamW: decoupled weight decay).
     dropout : ndarray of shape (n_hidden_layers,)
         Dropout rate of each hidden layer's output.
+    threads : int, default=1
+        Threads a split batch may use (``training_threads`` yields it).
     """
 
     def __init__(
@@ -281,6 +306,7 @@ class StochasticTrainer:
         batch_size,
         alpha,
         dropout,
+        threads=1,
     ):
         self.network = network
         self.X, self.Y, self.sample_weight = training_arrays(
@@ -291,12 +317,23 @@ class StochasticTrainer:
         self.batch_size = int(batch_size)
         self.alpha = float(alpha)
         self.dropout = np.asarray(dropout, dtype=np.float64)
-        self.grads = np.empty(network.n_params, dtype=network.dtype)
-        self.work = network.allocate_work(
-            self.batch_size,
-            dense_input=isinstance(self.X, np.ndarray),
-            dropout=bool(np.any(self.dropout > 0)),
-        )
+        split = self.batch_size * network.n_coefs >= SPLIT_MIN_MACS
+        self.parts = BATCH_PARTS if split and self.batch_size >= BATCH_PARTS else 1
+        self.threads = min(int(threads), self.parts)
+        part_rows = -(-self.batch_size // self.parts)
+        # one row of raw gradients per part, summed by the optimizer step
+        self.grads = np.empty((self.parts, network.n_params), dtype=network.dtype)
+        # the step updates these disjoint ranges of params, one per part
+        edges = [network.n_params * k // self.parts for k in range(self.parts + 1)]
+        self.param_ranges = list(zip(edges[:-1], edges[1:]))
+        self.work = [
+            network.allocate_work(
+                part_rows,
+                dense_input=isinstance(self.X, np.ndarray),
+                dropout=bool(np.any(self.dropout > 0)),
+            )
+            for _ in range(self.parts)
+        ]
 
     def run_epoch(self, sample_order=None, seed=-1):
         """Train one epoch; return the mean of the batch losses over rows.
@@ -304,7 +341,6 @@ class StochasticTrainer:
         ``sample_order`` is the epoch's permutation of the rows, or None to
         take the rows in order; ``seed`` (>= 0) seeds the dropout masks.
         """
-        net, opt = self.network, self.optimizer
         n_samples = self.Y.shape[0]
         shuffled = sample_order is not None
         rows = (
@@ -312,21 +348,15 @@ class StochasticTrainer:
             if shuffled
             else np.arange(n_samples, dtype=np.int64)
         )
-        total, opt.step = _network().train_epoch(
-            self.X,
-            self.Y,
-            self.sample_weight,
-            rows,
-            shuffled,
-            self.batch_size,
-            self.params,
-            self.grads,
-            net.units,
-            net.activation_codes,
-            net.loss_code,
-            net.loss_param,
-            self.dropout,
-            seed,
+        if self.parts == 1:
+            total = self._whole_batch_epoch(rows, shuffled, seed)
+        else:
+            total = self._split_batch_epoch(rows, shuffled, seed)
+        return total / n_samples
+
+    def _optimizer_arguments(self):
+        opt = self.optimizer
+        return (
             self.alpha,
             opt.solver_code,
             opt.learning_rate,
@@ -337,10 +367,83 @@ class StochasticTrainer:
             opt.epsilon,
             opt.state_1,
             opt.state_2,
-            opt.step,
-            self.work,
         )
-        return total / n_samples
+
+    def _whole_batch_epoch(self, rows, shuffled, seed):
+        # the whole epoch in one compiled call
+        net = self.network
+        total, self.optimizer.step = _network().train_epoch(
+            self.X,
+            self.Y,
+            self.sample_weight,
+            rows,
+            shuffled,
+            self.batch_size,
+            self.params,
+            self.grads[0],
+            net.units,
+            net.activation_codes,
+            net.loss_code,
+            net.loss_param,
+            self.dropout,
+            seed,
+            *self._optimizer_arguments(),
+            self.optimizer.step,
+            self.work[0],
+        )
+        return total
+
+    def _split_batch_epoch(self, rows, shuffled, seed):
+        kernels, net, opt = _network(), self.network, self.optimizer
+        pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
+
+        def on_parts(function, arguments):
+            # part 0 here, the others on the pool's threads (or here, after)
+            pending = [pool.submit(function, *a) if pool else a for a in arguments[1:]]
+            results = [function(*arguments[0])]
+            for job in pending:
+                results.append(job.result() if pool else function(*job))
+            return results
+
+        def part_gradient(part, start, stop, batch):
+            # a seed per batch and part: the same masks on any thread (a
+            # tuple of ints hashes alike in every process)
+            part_seed = -1 if seed < 0 else hash((seed, batch, part)) % 2**31
+            return kernels.batch_gradient(
+                self.X, self.Y, self.sample_weight, rows, start, stop, shuffled,
+                self.params, self.grads[part], net.units, net.activation_codes,
+                net.loss_code, net.loss_param, self.dropout, part_seed,
+                self.work[part],
+            )  # fmt: skip
+
+        penalty_alpha = kernels.l2_alpha(opt.solver_code, self.alpha)
+        total = 0.0
+        with pool or nullcontext():
+            for batch, start in enumerate(range(0, rows.shape[0], self.batch_size)):
+                stop = min(start + self.batch_size, rows.shape[0])
+                size = -(-(stop - start) // self.parts)
+                parts = [
+                    (part, start + part * size, min(start + (part + 1) * size, stop))
+                    for part in range(self.parts)
+                    if start + part * size < stop
+                ]
+                if len(parts) < self.parts:  # a short last batch: no stale rows
+                    self.grads[len(parts) :] = 0.0
+                results = on_parts(part_gradient, [(*p, batch) for p in parts])
+                loss_sum = sum(loss * w for loss, w in results if w > 0)
+                weight_sum = sum(w for _, w in results)
+                step = opt.step + (not opt.sgd)
+                update = (self.params, self.grads, net.n_coefs, weight_sum)
+                update += (*self._optimizer_arguments(), step)
+                norms = on_parts(
+                    kernels.optimizer_update,
+                    [(*update, *bounds) for bounds in self.param_ranges],
+                )
+                opt.step = step
+                scale = weight_sum or np.nan  # no weight: a nan loss, as compiled
+                penalty = 0.5 * penalty_alpha * sum(norms) / scale
+                total += (loss_sum / scale + penalty) * (stop - start)
+        return total
 
 
 class OptimizerState:

@@ -541,7 +541,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             y_given,
             sample_weight_given,
         )
-        with _engine.training_threads():  # bit-identical for any BLAS setting
+        # bit-identical for any BLAS setting; threads: for split batches
+        with _engine.training_threads() as threads:
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(
                     X,
@@ -552,6 +553,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     dropout,
                     eval_set,
                     tasks,
+                    threads,
                 )
             else:
                 self._fit_lbfgs(X, y, sample_weight, layer_units, eval_set, tasks)
@@ -681,7 +683,16 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             self.validation_loss_curve_ = []
 
     def _fit_stochastic(
-        self, X, y, sample_weight, layer_units, incremental, dropout, eval_set, tasks
+        self,
+        X,
+        y,
+        sample_weight,
+        layer_units,
+        incremental,
+        dropout,
+        eval_set,
+        tasks,
+        threads,
     ):
         network = self._make_network(layer_units, X.dtype)
         if not incremental or not hasattr(self, "_optimizer"):
@@ -760,6 +771,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             batch_size,
             self.alpha,
             dropout,
+            threads,
         )
         self._start_validation_curve(X_val is not None)
 

@@ -4,7 +4,9 @@ bit-identical weights across repeated fits, processes and BLAS thread counts.
 Training runs BLAS on one thread (see the thread policy in fastmlp._engine),
 because OpenBLAS splits a product among threads in ways that change its last
 bits; the tests below include a product shape where it does, so that they
-would fail if training used the machine's thread setting.
+would fail if training used the machine's thread setting. The "split" cases
+are large enough for split batches, whose parts run on two threads when BLAS
+may use two.
 """
 
 import hashlib
@@ -35,19 +37,25 @@ CASES = {
     "sgd float64": dict(dtype=np.float64, solver="sgd"),
     "lbfgs float64": dict(dtype=np.float64, solver="lbfgs"),
     "adam dropout sparse": dict(dtype=np.float64, solver="adam", sparse=True),
+    "adam split float32": dict(dtype=np.float32, solver="adam", hidden=(200, 100)),
+    "sgd split dropout": dict(
+        dtype=np.float64, solver="sgd", hidden=(200, 100), dropout=0.2
+    ),
 }
 
 
-def _fit(dtype, solver, sparse=False):
+def _fit(dtype, solver, sparse=False, hidden=(64,), dropout=None):
     data = X.astype(dtype)
     params = {}
     if sparse:
         data = sp.csr_matrix(np.where(np.abs(data) > 1.0, data, 0.0))
         params["dropout"] = 0.2
+    if dropout is not None:
+        params["dropout"] = dropout
     model = MLPClassifier(
-        (64,),
+        hidden,
         solver=solver,
-        batch_size=37,
+        batch_size=37 if hidden == (64,) else 201,
         max_iter=3,
         random_state=0,
         **params,

@@ -1,7 +1,8 @@
 """How kernels are compiled, and dispatch by integer code inside compiled code.
 
 ``kernel`` is the decorator of every kernel: ``cache=True`` where a writable
-cache location exists (machine code is cached on disk) and numpy's error model
+cache location exists (machine code is cached on disk), ``nogil=True`` (the
+parts of a split batch train on threads of their own) and numpy's error model
 (a division by zero gives inf or nan instead of a Python exception check per
 division, which keeps loops vectorizable; non-finite results are caught once
 per fit, as scikit-learn does).
@@ -35,11 +36,11 @@ def kernel(function):
     decoration time, and the kernel is then compiled once per process instead.
     """
     try:
-        return njit(cache=True, error_model="numpy")(function)
+        return njit(cache=True, nogil=True, error_model="numpy")(function)
     except RuntimeError as error:
         if "cannot cache" not in str(error):
             raise
-        return njit(cache=False, error_model="numpy")(function)
+        return njit(cache=False, nogil=True, error_model="numpy")(function)
 
 
 def make_switch(kernels):

@@ -37,9 +37,9 @@ from fastmlp.kernels.optimizers import (
     ADAMW,
     SGD,
     adam_learning_rate,
-    adam_step,
+    adam_step_range,
     finish_gradient,
-    sgd_step,
+    sgd_step_range,
     squared_norm,
 )
 
@@ -218,6 +218,109 @@ def forward_backward(
 
 
 @kernel
+def batch_gradient(
+    X,
+    Y,
+    sample_weight,
+    rows,
+    start,
+    stop,
+    shuffled,
+    params,
+    grads,
+    units,
+    activations,
+    loss,
+    loss_param,
+    dropout,
+    seed,
+    work,
+):
+    """``forward_backward`` on the batch ``rows[start:stop]`` (or the rows
+    ``start:stop`` when not ``shuffled``); returns ``(data loss, weight sum)``.
+
+    ``seed`` (>= 0) first seeds this thread's generator for the dropout masks.
+    """
+    x_buffer, y_buffer, weight_buffer = work[:3]
+    if seed >= 0:
+        np.random.seed(seed)
+    x = take_batch(X, rows, start, stop, shuffled, x_buffer)
+    y = take_rows(Y, rows, start, stop, shuffled, y_buffer)
+    if shuffled:
+        w = weight_buffer[: stop - start]
+        for r in range(stop - start):
+            w[r] = sample_weight[rows[start + r]]
+    else:
+        w = sample_weight[start:stop]
+    return forward_backward(
+        x, y, w, params, grads, units, activations, loss, loss_param, dropout, work
+    )
+
+
+@kernel
+def optimizer_update(
+    params,
+    grads,
+    coefs_end,
+    weight_sum,
+    alpha,
+    solver,
+    learning_rate,
+    momentum,
+    nesterov,
+    beta_1,
+    beta_2,
+    epsilon,
+    state_1,
+    state_2,
+    step,
+    begin,
+    end,
+):
+    """The optimizer step of ``params[begin:end]`` for a batch whose sample
+    weights sum to ``weight_sum``; returns ``||W||^2`` over the range's
+    coefficients before the step (for ``l2_penalty``).
+
+    ``grads`` is 2-D: the raw gradients of the batch's parts, summed here in
+    row order into ``grads[0]``. ``params[:coefs_end]`` are the coefficients,
+    the rest the intercepts. ``state_1`` and ``state_2`` are the optimizer's state (SGD:
+    velocity and unused; Adam: first and second moments); ``step`` is the
+    number of this Adam update (from 1). Disjoint ranges may run on separate
+    threads: each element's update depends on that element only.
+    """
+    summed = grads[0]
+    for part in range(1, grads.shape[0]):
+        _add_into(summed[begin:end], grads[part, begin:end])
+    norm = squared_norm(params[begin : max(begin, min(end, coefs_end))])
+    if solver == SGD:
+        sgd_step_range(
+            params, summed, state_1, coefs_end, alpha, weight_sum, learning_rate,
+            momentum, nesterov, begin, end,
+        )  # fmt: skip
+        return norm
+    decay = learning_rate * alpha if solver == ADAMW else 0.0
+    adam_step_range(
+        params, summed, state_1, state_2, coefs_end, l2_alpha(solver, alpha),
+        weight_sum, adam_learning_rate(learning_rate, beta_1, beta_2, step),
+        beta_1, beta_2, epsilon, decay, begin, end,
+    )  # fmt: skip
+    return norm
+
+
+@kernel
+def _add_into(target, values):
+    for i in range(target.shape[0]):
+        target[i] += values[i]
+
+
+@kernel
+def l2_alpha(solver, alpha):
+    """The L2 penalty's strength: ``alpha``, except for AdamW, whose ``alpha``
+    is a decoupled weight decay instead."""
+    return 0.0 if solver == ADAMW else alpha
+
+
+@kernel
 def train_epoch(
     X,
     Y,
@@ -250,65 +353,33 @@ def train_epoch(
 
     A batch's loss is scikit-learn's: the weighted mean loss plus
     ``0.5 * alpha * ||W||^2 / sum(sample_weight)``, with W before the batch's
-    update (AdamW: no penalty term; ``alpha`` is its decoupled weight decay).
-    ``rows`` is the epoch's sample order (used when ``shuffled``);
-    ``state_1`` and ``state_2`` are the optimizer's state (SGD: velocity and
-    unused; Adam: first and second moments); ``step`` counts Adam updates so
-    far. ``seed`` (>= 0) seeds the dropout masks of the epoch. ``work`` is
-    ``(x_buffer, y_buffer, weight_buffer, acts, pres, deltas, masks, dropped)``.
+    update (AdamW: no penalty term). ``rows`` is the epoch's sample order
+    (used when ``shuffled``); ``seed`` (>= 0) seeds the dropout masks of the
+    epoch; ``step`` counts Adam updates so far. ``work`` is ``(x_buffer,
+    y_buffer, weight_buffer, acts, pres, deltas, masks, dropped)``; the
+    optimizer arguments are ``optimizer_update``'s.
     """
-    x_buffer, y_buffer, weight_buffer = work[:3]
     if seed >= 0:
         np.random.seed(seed)
     n_samples = rows.shape[0]
     coefs_end = n_coefs(units)
-    penalty_alpha = 0.0 if solver == ADAMW else alpha
-    decay = learning_rate * alpha if solver == ADAMW else 0.0
+    penalty_alpha = l2_alpha(solver, alpha)
+    part_grads = grads.reshape((1, grads.shape[0]))
     total = 0.0
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
-        x = take_batch(X, rows, start, stop, shuffled, x_buffer)
-        y = take_rows(Y, rows, start, stop, shuffled, y_buffer)
-        if shuffled:
-            w = weight_buffer[: stop - start]
-            for r in range(stop - start):
-                w[r] = sample_weight[rows[start + r]]
-        else:
-            w = sample_weight[start:stop]
-        data_loss, weight_sum = forward_backward(
-            x, y, w, params, grads, units, activations, loss, loss_param, dropout, work
-        )
-        penalty = 0.5 * penalty_alpha * squared_norm(params[:coefs_end]) / weight_sum
-        total += (data_loss + penalty) * (stop - start)
-        if solver == SGD:
-            sgd_step(
-                params,
-                grads,
-                state_1,
-                coefs_end,
-                alpha,
-                weight_sum,
-                learning_rate,
-                momentum,
-                nesterov,
-            )
-        else:
+        data_loss, weight_sum = batch_gradient(
+            X, Y, sample_weight, rows, start, stop, shuffled, params, grads,
+            units, activations, loss, loss_param, dropout, -1, work,
+        )  # fmt: skip
+        if solver != SGD:
             step += 1
-            rate = adam_learning_rate(learning_rate, beta_1, beta_2, step)
-            adam_step(
-                params,
-                grads,
-                state_1,
-                state_2,
-                coefs_end,
-                penalty_alpha,
-                weight_sum,
-                rate,
-                beta_1,
-                beta_2,
-                epsilon,
-                decay,
-            )
+        norm = optimizer_update(
+            params, part_grads, coefs_end, weight_sum, alpha, solver,
+            learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, state_1,
+            state_2, step, 0, params.shape[0],
+        )  # fmt: skip
+        total += (data_loss + 0.5 * penalty_alpha * norm / weight_sum) * (stop - start)
     return total, step
 
 

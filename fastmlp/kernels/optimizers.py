@@ -110,3 +110,61 @@ def adam_step(
     for i in range(n_coefs, params.shape[0]):
         g = grads[i] / scale
         _adam_update(params, first, second, i, g, learning_rate, beta_1, beta_2, eps)
+
+
+@kernel
+def coefs_in_range(n_coefs, begin, end):
+    """How many of ``params[begin:end]`` are coefficients (the first n_coefs)."""
+    return min(max(n_coefs - begin, 0), end - begin)
+
+
+# The range steps pass slices to the whole-vector steps: loops that start at 0
+# let the compiler drop numba's negative-index handling and vectorize (a loop
+# from a runtime ``begin`` ran 4.5x slower).
+
+
+@kernel
+def sgd_step_range(
+    params,
+    grads,
+    velocity,
+    n_coefs,
+    alpha,
+    scale,
+    learning_rate,
+    momentum,
+    nesterov,
+    begin,
+    end,
+):
+    """``sgd_step`` on ``params[begin:end]`` only."""
+    sgd_step(
+        params[begin:end], grads[begin:end], velocity[begin:end],
+        coefs_in_range(n_coefs, begin, end), alpha, scale, learning_rate,
+        momentum, nesterov,
+    )  # fmt: skip
+
+
+@kernel
+def adam_step_range(
+    params,
+    grads,
+    first,
+    second,
+    n_coefs,
+    alpha,
+    scale,
+    learning_rate,
+    beta_1,
+    beta_2,
+    eps,
+    decay,
+    begin,
+    end,
+):
+    """``adam_step`` on ``params[begin:end]`` only."""
+    adam_step(
+        params[begin:end], grads[begin:end], first[begin:end], second[begin:end],
+        coefs_in_range(n_coefs, begin, end), alpha, scale, learning_rate,
+        beta_1, beta_2, eps, decay,
+    )  # fmt: skip

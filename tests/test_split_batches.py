@@ -1,0 +1,120 @@
+"""Split mini-batches: a batch of at least ``SPLIT_MIN_MACS`` multiply-adds is
+trained as ``BATCH_PARTS`` parts whose gradients are summed before one
+optimizer step (``fastmlp._engine.StochasticTrainer``).
+
+The split must give the step of the whole batch (up to rounding), the same
+bits on one thread as on two, and use a second thread when it may.
+"""
+
+import threading
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from fastmlp import _engine
+from fastmlp.kernels import network as network_kernels
+
+N_FEATURES, HIDDEN, N_OUTPUTS = 6, (5, 4), 3
+
+
+def _problem(n, dtype, loss):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, N_FEATURES)).astype(dtype)
+    if loss == "squared_error":
+        Y = rng.normal(size=(n, N_OUTPUTS)).astype(dtype)
+    else:
+        Y = np.eye(N_OUTPUTS, dtype=dtype)[rng.integers(0, N_OUTPUTS, n)]
+    weights = rng.uniform(0.5, 2.0, size=n).astype(dtype)
+    weights[:3] = 0.0  # a part may carry no weight
+    net = _engine.Network(
+        [N_FEATURES, *HIDDEN, N_OUTPUTS], ["tanh", "relu"], loss, dtype
+    )
+    params = (rng.normal(size=net.n_params) * 0.3).astype(dtype)
+    return net, X, Y, weights, params
+
+
+def _train(monkeypatch, split, threads, solver, dtype, loss, n, batch_size, dropout):
+    monkeypatch.setattr(_engine, "SPLIT_MIN_MACS", 0 if split else 10**18)
+    net, X, Y, weights, params = _problem(n, dtype, loss)
+    optimizer = _engine.OptimizerState(
+        solver, net.n_params, dtype, learning_rate_init=0.01
+    )
+    rates = np.full(len(HIDDEN), dropout)
+    trainer = _engine.StochasticTrainer(
+        net, X, Y, weights, params, optimizer, batch_size, 1e-3, rates, threads
+    )
+    assert trainer.parts == (_engine.BATCH_PARTS if split else 1)
+    order = np.random.default_rng(1).permutation(n)
+    seeds = (5, 6) if dropout else (-1, -1)
+    losses = [trainer.run_epoch(order, seeds[0]), trainer.run_epoch(None, seeds[1])]
+    return params, np.array(losses), optimizer
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "adamw"])
+@pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_split_batches_train_as_the_whole_batch(monkeypatch, solver, loss, dtype):
+    """Two epochs (shuffled, then in order), 41 rows in batches of 10: the
+    last batch has one row, so its second part is empty."""
+    args = (solver, dtype, loss, 41, 10, 0.0)
+    whole, whole_losses, whole_opt = _train(monkeypatch, False, 1, *args)
+    split, split_losses, split_opt = _train(monkeypatch, True, 2, *args)
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    assert_allclose(split, whole, rtol=tol, atol=tol)
+    assert_allclose(split_losses, whole_losses, rtol=tol)
+    assert_allclose(split_opt.state_1, whole_opt.state_1, rtol=tol, atol=tol)
+    assert split_opt.step == whole_opt.step == (0 if solver == "sgd" else 10)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_split_batches_give_the_same_bits_on_one_and_two_threads(
+    monkeypatch, solver, dropout
+):
+    args = (solver, np.float64, "log_loss", 57, 16, dropout)
+    one = _train(monkeypatch, True, 1, *args)
+    two = _train(monkeypatch, True, 2, *args)
+    assert np.array_equal(one[0], two[0])
+    assert np.array_equal(one[1], two[1])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_parts_run_on_as_many_threads_as_allowed(monkeypatch, threads):
+    callers = set()
+    original = network_kernels.batch_gradient
+
+    def batch_gradient(*args):
+        callers.add(threading.get_ident())
+        return original(*args)
+
+    monkeypatch.setattr(network_kernels, "batch_gradient", batch_gradient)
+    _train(monkeypatch, True, threads, "adam", np.float64, "log_loss", 40, 20, 0.0)
+    assert len(callers) == threads
+
+
+def test_dropout_masks_differ_between_parts_and_batches(monkeypatch):
+    """Each part seeds its own masks: the parts of one batch, and the same part
+    of two batches, draw different masks (the seeds must not repeat)."""
+    masks = []
+    original = network_kernels.batch_gradient
+
+    def batch_gradient(*args):
+        result = original(*args)
+        work = args[-1]
+        masks.append(work[6].copy())
+        return result
+
+    monkeypatch.setattr(network_kernels, "batch_gradient", batch_gradient)
+    _train(monkeypatch, True, 1, "adam", np.float64, "log_loss", 40, 20, 0.5)
+    assert len(masks) == 8  # 2 epochs x 2 batches x 2 parts
+    for i in range(len(masks)):
+        for j in range(i):
+            assert not np.array_equal(masks[i], masks[j])
+
+
+def test_small_networks_train_whole_batches():
+    net = _engine.Network([20, 100, 1], ["relu"], "log_loss", np.float64)
+    assert 200 * net.n_coefs < _engine.SPLIT_MIN_MACS  # the small benchmark
+    wide = _engine.Network([784, 512, 512, 10], ["relu"] * 2, "log_loss", np.float64)
+    assert 200 * wide.n_coefs >= _engine.SPLIT_MIN_MACS
