@@ -213,6 +213,21 @@ def sweep_table(sweep):
     return _table(["axis", "value", "fastmlp", "scikit-learn", "ratio"], lines, 1)
 
 
+def threads_table(threads):
+    """fastmlp's fit time on 1 and 2 BLAS threads."""
+    lines = [
+        [
+            row["workload"],
+            row["dtype"],
+            f"{row['median_seconds']['1']:.3f} s",
+            f"{row['median_seconds']['2']:.3f} s",
+            f"{row['speedup_2_over_1']:.2f}x",
+        ]
+        for row in threads["rows"]
+    ]
+    return _table(["workload", "dtype", "1 thread", "2 threads", "speedup"], lines)
+
+
 def jacobian_table(crossover):
     """Median times of jacobian's two modes along the n_features sweep."""
     lines = []
@@ -334,6 +349,12 @@ def text(result):
             f"Scaling sweep ({result['sweep']['base']}, float64; "
             "width = the hidden layer's units): median fit time\n"
             + sweep_table(result["sweep"])
+        )
+    if result.get("threads"):
+        parts.append(
+            "Threads: fastmlp's median fit time with BLAS held to 1 and to 2 "
+            "threads (split batches use the second; the weights are "
+            "bit-identical)\n" + threads_table(result["threads"])
         )
     if result.get("jacobian"):
         jac = result["jacobian"]

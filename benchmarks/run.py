@@ -6,8 +6,8 @@ architecture, Adam, batch size, epochs and dtype; every library shuffles every
 epoch). Libraries take turns over repeats; the report gives medians and
 ratios of medians (other library / fastmlp), the held-out score each reached,
 fastmlp's GFLOP/s against this machine's matmul peak, peak memory of a fit,
-a scaling sweep, the forward/reverse crossover of ``jacobian`` and startup
-costs. See ``workloads.py`` for the workloads.
+a scaling sweep, fastmlp's fit time on 1 and 2 threads, the forward/reverse
+crossover of ``jacobian`` and startup costs. See ``workloads.py`` for the workloads.
 
 Usage::
 
@@ -40,7 +40,7 @@ import report
 import suite
 import workloads
 
-SECTIONS = ("sweep", "jacobian", "startup", "scale")
+SECTIONS = ("sweep", "threads", "jacobian", "startup", "scale")
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -153,6 +153,7 @@ def run(args):
         "workloads": [],
         "predict": [],
         "sweep": None,
+        "threads": None,
         "jacobian": None,
         "startup": None,
         "scale": None,
@@ -189,6 +190,18 @@ def run(args):
         start = time.perf_counter()
         result["sweep"] = suite.sweep(base, repeats, args.tiny)
         _log(f"sweep: {time.perf_counter() - start:.1f} s")
+    if not args.quick and _wants(args, "threads"):
+        start = time.perf_counter()
+        # the training workloads --only names, or all of them
+        names = [n for n in args.only or [] if n in workloads.WORKLOADS] or None
+        trained = [
+            (workload, DTYPES[dtype])
+            for workload in workloads.selected(names, False, args.tiny)
+            if workload.kind == "train"
+            for dtype in args.dtypes or DTYPES
+        ]
+        result["threads"] = suite.thread_scaling(trained, repeats)
+        _log(f"threads: {time.perf_counter() - start:.1f} s")
     if _wants(args, "jacobian"):
         start = time.perf_counter()
         result["jacobian"] = jacobian.crossover(repeats, args.tiny)

@@ -9,29 +9,36 @@ Thread policy
 -------------
 Training runs every matrix product on one BLAS thread (``training_threads``);
 predict uses BLAS's threads (set their count with
-``threadpoolctl.threadpool_limits`` or ``OPENBLAS_NUM_THREADS``). Every
-compiled kernel runs on the calling thread and none uses ``prange``, so numba
-never starts its thread pool. Measured reasons:
+``threadpoolctl.threadpool_limits`` or ``OPENBLAS_NUM_THREADS``). A network
+large enough (``SPLIT_MIN_MACS``) trains each mini-batch as two parts, the
+second on a worker thread when BLAS may use two threads: the parts' gradients
+are summed in a fixed order and the split never depends on the thread count,
+so a fit is bit-identical on one thread and on two. No compiled kernel uses
+``prange``, so numba never starts its thread pool. Measured reasons:
 
 - OpenBLAS splits a product's rows among threads differently for 1 and 2
   threads, and its edge kernels round differently from its main kernel: in a
   sweep of 480 batch-sized products, 110 differed in the last bits between 1
-  and 2 threads. One thread in training makes a fit bit-identical whatever
-  the thread setting of the machine or the process;
+  and 2 threads. Splitting the batch ourselves keeps every product on one
+  thread, whatever the thread setting of the machine or the process;
 - mini-batch products are small: on a loaded 2-core machine (load 4.5) a fit
   with 2 OpenBLAS threads took 21.6 s where one thread took 1.1 s, the
-  threads waiting on each other at every product; use processes (``n_jobs``)
-  to train on several cores;
+  threads waiting on each other at every product; a split batch synchronizes
+  twice per batch instead (gradient, then optimizer step), and below
+  ``SPLIT_MIN_MACS`` not at all; use processes (``n_jobs``) to train small
+  networks on several cores;
 - numba's OpenMP layer spinning beside OpenBLAS's threads once per mini-batch
   made a training loop 20x slower on a 2-core machine;
 - after numba's OpenMP layer (GNU OpenMP) has run, a process started with
   ``fork`` is terminated ("fork() called from a process already using GNU
   OpenMP, this is unsafe"), which breaks joblib and multiprocessing users;
+  the worker thread of a split batch lives for one epoch, so a fork never
+  inherits it;
 - the ``workqueue`` layer aborts when two Python threads enter parallel code
   at once, and the ``tbb`` layer cannot load from PyPI's tbb wheel.
 
-The elementwise work that threads could share (bias, activation, loss and
-optimizer update) is fused into single passes over each buffer instead.
+The elementwise work (bias, activation, loss and optimizer update) is fused
+into single passes over each buffer.
 """
 
 import threading

@@ -150,7 +150,7 @@ def test_full_mode_tiny_subset(tmp_path):
         tmp_path,
         "--tiny",
         "--only",
-        "mid,predict,sweep,scale",
+        "mid,predict,sweep,threads,scale",
         "--dtypes",
         "float32",
         "--no-memory",
@@ -170,6 +170,10 @@ def test_full_mode_tiny_subset(tmp_path):
         (p["axis"], len(p["median_seconds"])) for p in result["sweep"]["points"]
     ] == [("n_samples", 2)] * 3 + [("width", 2)] * 3
     assert result["startup"] is None and result["jacobian"] is None
+    threads = result["threads"]["rows"]
+    assert [(r["workload"], r["dtype"]) for r in threads] == [("mid", "float32")]
+    assert set(threads[0]["median_seconds"]) == {"1", "2"}
+    assert "Threads: fastmlp's median fit time" in stdout
     scale = result["scale"]
     assert scale["rows"] == 20_000 and scale["input_mb"] > 0
     assert scale["train_accuracy"] > 0.5
