@@ -37,7 +37,9 @@ def dense_forward(x, coef, out):
     if x.shape[0] <= GEMV_ROWS:
         coef_t = coef.T
         for i in range(x.shape[0]):
-            out[i] = np.dot(coef_t, x[i])
+            # into out[i]: ``out[i] = np.dot(...)`` would compile numba's
+            # slice-assignment error path (2.1 s of the first compile)
+            np.dot(coef_t, x[i], out[i])
     else:
         np.dot(x, coef, out)
 
