@@ -416,7 +416,7 @@ class StochasticTrainer:
             # a seed per batch and part: the same masks on any thread (a
             # tuple of ints hashes alike in every process)
             part_seed = -1 if seed < 0 else hash((seed, batch, part)) % 2**31
-            return kernels.batch_gradient(
+            return kernels.forward_backward(
                 self.X, self.Y, self.sample_weight, rows, start, stop, shuffled,
                 self.params, self.grads[part], net.units, net.activation_codes,
                 net.loss_code, net.loss_param, self.dropout, part_seed,

@@ -384,12 +384,12 @@ def test_network_forward_backward(problem, sparse):
     if sparse:
         X = sp.csr_matrix(x)
         rows = np.arange(x.shape[0], dtype=np.int64)
-        batch = (X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64), rows)
+        data = (X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64))
     else:
-        batch = x
+        data, rows = x, np.arange(x.shape[0], dtype=np.int64)
     data_loss, weight_sum = network.forward_backward(
-        batch, y, w, params, grads, net.units, net.activation_codes,
-        net.loss_code, param, net.no_dropout(), work,
+        data, y, w, rows, 0, x.shape[0], False, params, grads, net.units,
+        net.activation_codes, net.loss_code, param, net.no_dropout(), -1, work,
     )  # fmt: skip
     assert_allclose(weight_sum, w.astype(float).sum(), rtol=1e-6)
     assert_allclose(

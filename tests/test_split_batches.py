@@ -82,13 +82,13 @@ def test_split_batches_give_the_same_bits_on_one_and_two_threads(
 @pytest.mark.parametrize("threads", [1, 2])
 def test_the_parts_run_on_as_many_threads_as_allowed(monkeypatch, threads):
     callers = set()
-    original = network_kernels.batch_gradient
+    original = network_kernels.forward_backward
 
-    def batch_gradient(*args):
+    def forward_backward(*args):
         callers.add(threading.get_ident())
         return original(*args)
 
-    monkeypatch.setattr(network_kernels, "batch_gradient", batch_gradient)
+    monkeypatch.setattr(network_kernels, "forward_backward", forward_backward)
     _train(monkeypatch, True, threads, "adam", np.float64, "log_loss", 40, 20, 0.0)
     assert len(callers) == threads
 
@@ -97,15 +97,15 @@ def test_dropout_masks_differ_between_parts_and_batches(monkeypatch):
     """Each part seeds its own masks: the parts of one batch, and the same part
     of two batches, draw different masks (the seeds must not repeat)."""
     masks = []
-    original = network_kernels.batch_gradient
+    original = network_kernels.forward_backward
 
-    def batch_gradient(*args):
+    def forward_backward(*args):
         result = original(*args)
         work = args[-1]
         masks.append(work[6].copy())
         return result
 
-    monkeypatch.setattr(network_kernels, "batch_gradient", batch_gradient)
+    monkeypatch.setattr(network_kernels, "forward_backward", forward_backward)
     _train(monkeypatch, True, 1, "adam", np.float64, "log_loss", 40, 20, 0.5)
     assert len(masks) == 8  # 2 epochs x 2 batches x 2 parts
     for i in range(len(masks)):

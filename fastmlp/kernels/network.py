@@ -14,8 +14,15 @@ Layout shared by every function here:
   batch tuple and the layer kernels accept both.
 
 Backprop is the chain of the layer kernels' vector-Jacobian products in reverse
-layer order (``forward_backward``); ``train_epoch`` runs all the mini-batches of
-one epoch, optimizer steps included, without returning to Python.
+layer order (``forward_backward``, which also gathers its batch);
+``train_epoch`` runs all the mini-batches of one epoch, optimizer steps
+(``optimizer_update``) included, without returning to Python. A split batch
+(see ``fastmlp._engine.StochasticTrainer``) calls the same two kernels from
+Python, one ``forward_backward`` per part.
+
+Every level of compiled calls re-optimizes the code of the levels below it
+when numba links them, so the call chain is kept short: the first compile
+of a fit is mostly that.
 """
 
 import numpy as np
@@ -134,9 +141,13 @@ def _drop_out(a, rate, mask, dropped):
 
 @kernel
 def forward_backward(
-    x,
-    y,
+    X,
+    Y,
     sample_weight,
+    rows,
+    start,
+    stop,
+    shuffled,
     params,
     grads,
     units,
@@ -144,22 +155,38 @@ def forward_backward(
     loss,
     loss_param,
     dropout,
+    seed,
     work,
 ):
-    """Weighted mean data loss of one batch, and its raw gradient.
+    """Weighted mean data loss of the batch ``rows[start:stop]`` (the rows
+    ``start:stop`` when not ``shuffled``), and its raw gradient.
 
     Returns ``(sum_i w_i l_i / sum_i w_i, sum_i w_i)``. ``grads`` receives the
     gradient of ``sum_i w_i l_i`` (the layers' vector-Jacobian products,
     before the L2 penalty and the division by ``sum_i w_i``, which the
     optimizer step applies) in the layout of ``params``. ``activations`` holds
-    one activation code per hidden layer, ``dropout`` one rate per hidden layer.
+    one activation code per hidden layer, ``dropout`` one rate per hidden
+    layer; ``seed`` (>= 0) first seeds this thread's generator for the
+    dropout masks. ``work`` is ``(x_buffer, y_buffer, weight_buffer, acts,
+    pres, deltas, masks, dropped)``.
     """
+    x_buffer, y_buffer, weight_buffer = work[:3]
+    if seed >= 0:
+        np.random.seed(seed)
+    x = take_batch(X, rows, start, stop, shuffled, x_buffer)
+    y = take_rows(Y, rows, start, stop, shuffled, y_buffer)
+    if shuffled:
+        w = weight_buffer[: stop - start]
+        for r in range(stop - start):
+            w[r] = sample_weight[rows[start + r]]
+    else:
+        w = sample_weight[start:stop]
     acts, pres, deltas, masks, dropped = work[3:]
     n = y.shape[0]
     last = units.shape[0] - 2
     weight_sum = 0.0
     for i in range(n):
-        weight_sum += sample_weight[i]
+        weight_sum += w[i]
     offsets = _layer_offsets(units, n)
 
     # forward: z = input @ W, then bias and activation in place, then dropout
@@ -184,11 +211,11 @@ def forward_backward(
                     matrix_view(masks, offsets[layer], n, units[layer + 1]),
                     matrix_view(dropped, offsets[layer], n, units[layer + 1]),
                 )
-    data_loss = output_loss_sum(loss, out, y, sample_weight, loss_param) / weight_sum
+    data_loss = output_loss_sum(loss, out, y, w, loss_param) / weight_sum
 
     # backward: the layers' vector-Jacobian products in reverse order
     delta = matrix_view(deltas, offsets[last], n, units[last + 1])
-    output_loss_delta(loss, out, y, sample_weight, loss_param, delta)
+    output_loss_delta(loss, out, y, w, loss_param, delta)
     for layer in range(last, 0, -1):
         a_in = _layer_input(layer, units, offsets, n, dropout, acts, dropped)
         dense_backward_params(
@@ -215,46 +242,6 @@ def forward_backward(
         x, delta, coef_view(grads, units, 0), intercept_view(grads, units, 0)
     )
     return data_loss, weight_sum
-
-
-@kernel
-def batch_gradient(
-    X,
-    Y,
-    sample_weight,
-    rows,
-    start,
-    stop,
-    shuffled,
-    params,
-    grads,
-    units,
-    activations,
-    loss,
-    loss_param,
-    dropout,
-    seed,
-    work,
-):
-    """``forward_backward`` on the batch ``rows[start:stop]`` (or the rows
-    ``start:stop`` when not ``shuffled``); returns ``(data loss, weight sum)``.
-
-    ``seed`` (>= 0) first seeds this thread's generator for the dropout masks.
-    """
-    x_buffer, y_buffer, weight_buffer = work[:3]
-    if seed >= 0:
-        np.random.seed(seed)
-    x = take_batch(X, rows, start, stop, shuffled, x_buffer)
-    y = take_rows(Y, rows, start, stop, shuffled, y_buffer)
-    if shuffled:
-        w = weight_buffer[: stop - start]
-        for r in range(stop - start):
-            w[r] = sample_weight[rows[start + r]]
-    else:
-        w = sample_weight[start:stop]
-    return forward_backward(
-        x, y, w, params, grads, units, activations, loss, loss_param, dropout, work
-    )
 
 
 @kernel
@@ -368,7 +355,7 @@ def train_epoch(
     total = 0.0
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
-        data_loss, weight_sum = batch_gradient(
+        data_loss, weight_sum = forward_backward(
             X, Y, sample_weight, rows, start, stop, shuffled, params, grads,
             units, activations, loss, loss_param, dropout, -1, work,
         )  # fmt: skip
@@ -400,20 +387,10 @@ def loss_and_gradient(
     work,
 ):
     """Full-batch loss and gradient (for L-BFGS); ``grads`` is filled in place."""
-    x = take_batch(X, rows, 0, rows.shape[0], False, work[0])
     data_loss, weight_sum = forward_backward(
-        x,
-        Y,
-        sample_weight,
-        params,
-        grads,
-        units,
-        activations,
-        loss,
-        loss_param,
-        dropout,
-        work,
-    )
+        X, Y, sample_weight, rows, 0, rows.shape[0], False, params, grads, units,
+        activations, loss, loss_param, dropout, -1, work,
+    )  # fmt: skip
     coefs_end = n_coefs(units)
     penalty = 0.5 * alpha * squared_norm(params[:coefs_end]) / weight_sum
     finish_gradient(params, grads, coefs_end, alpha, weight_sum)
