@@ -670,14 +670,17 @@ def test_fit_predict_from_several_threads(threading_layer):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_forked_child_trains_after_parent():
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "split batches"])
+def test_forked_child_trains_after_parent(split):
     out = _run_python(
         """
         import os, pickle, signal, sys, time, warnings
         import numpy as np
         from sklearn.datasets import make_classification
-        from fastmlp import MLPClassifier, MLPRegressor
+        from fastmlp import MLPClassifier, MLPRegressor, _engine
 
+        if sys.argv[1] == "split":  # every batch split: fits start worker threads
+            _engine.SPLIT_MIN_MACS = 0
         warnings.simplefilter("ignore")
         X, y = make_classification(n_samples=600, n_features=20, random_state=0)
         # the parent trains first: BLAS threads and compiled code are live
@@ -718,7 +721,8 @@ def test_forked_child_trains_after_parent():
             from_child = pickle.load(pipe)
         np.testing.assert_array_equal(from_child, child_work())
         print("ok")
-        """
+        """,
+        "split" if split else "whole",
     )
     assert out.split() == ["ok"]
 

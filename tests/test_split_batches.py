@@ -11,6 +11,7 @@ import threading
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from threadpoolctl import threadpool_limits
 
 from fastmlp import _engine
 from fastmlp.kernels import network as network_kernels
@@ -118,3 +119,47 @@ def test_small_networks_train_whole_batches():
     assert 200 * net.n_coefs < _engine.SPLIT_MIN_MACS  # the small benchmark
     wide = _engine.Network([784, 512, 512, 10], ["relu"] * 2, "log_loss", np.float64)
     assert 200 * wide.n_coefs >= _engine.SPLIT_MIN_MACS
+
+
+class _Failure(Exception):
+    pass
+
+
+@pytest.mark.parametrize("failing_part", [0, 1])
+def test_a_failing_part_fails_the_fit_and_keeps_the_fitted_model(
+    monkeypatch, failing_part
+):
+    """An error in either part (part 1 runs on the worker thread) reaches the
+    caller as itself, after the worker has stopped, and a warm-started model
+    keeps the weights of its last successful fit."""
+    from fastmlp import MLPClassifier
+
+    monkeypatch.setattr(_engine, "SPLIT_MIN_MACS", 0)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 5))
+    y = rng.integers(0, 3, 90)
+    model = MLPClassifier((7,), max_iter=3, warm_start=True, random_state=0)
+    with pytest.warns(Warning):  # not converged in 3 epochs
+        model.fit(X, y)
+    before = [c.copy() for c in model.coefs_ + model.intercepts_]
+
+    calls = []
+    original = network_kernels.forward_backward
+
+    def forward_backward(*args):
+        calls.append(args[4])  # start row: part 0 starts at a batch boundary
+        part = 0 if args[4] % 30 == 0 else 1
+        if len(calls) > 5 and part == failing_part:
+            raise _Failure("part failed")
+        return original(*args)
+
+    monkeypatch.setattr(network_kernels, "forward_backward", forward_backward)
+    with threadpool_limits(limits=2, user_api="blas"):
+        with pytest.raises(_Failure, match="part failed"):
+            model.set_params(batch_size=30).fit(X, y)
+    assert all(
+        np.array_equal(a, b) for a, b in zip(before, model.coefs_ + model.intercepts_)
+    )
+    assert threading.active_count() == 1 or all(
+        not t.name.startswith("ThreadPoolExecutor") for t in threading.enumerate()
+    )
