@@ -163,3 +163,31 @@ def test_a_failing_part_fails_the_fit_and_keeps_the_fitted_model(
     assert threading.active_count() == 1 or all(
         not t.name.startswith("ThreadPoolExecutor") for t in threading.enumerate()
     )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_concurrent_fits_with_split_batches_match_sequential_ones(monkeypatch):
+    """Three fits on three Python threads at once, each splitting its batches
+    onto a worker thread of its own: the same bits as one fit at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastmlp import MLPRegressor
+
+    monkeypatch.setattr(_engine, "SPLIT_MIN_MACS", 0)
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 8))
+    y = X @ rng.normal(size=8) + 0.1 * rng.normal(size=300)
+
+    def fit(seed):
+        model = MLPRegressor(
+            hidden_layer_sizes=(16, 8), max_iter=4, batch_size=50, random_state=seed
+        )
+        model.fit(X, y)
+        return np.concatenate([c.ravel() for c in model.coefs_])
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        sequential = [fit(seed) for seed in range(3)]
+        with ThreadPoolExecutor(3) as pool:
+            concurrent = list(pool.map(fit, range(3)))
+    for one, other in zip(sequential, concurrent):
+        assert np.array_equal(one, other)
