@@ -48,6 +48,7 @@ from contextlib import contextmanager, nullcontext
 import numpy as np
 import scipy.sparse as sp
 
+from fastmlp import _array_guard as guard
 from fastmlp._registry import HIDDEN_ACTIVATION_INIT_FACTORS
 
 # rows per chunk in predict: bounds its work buffers, keeps BLAS calls large
@@ -112,25 +113,42 @@ def init_factor(activation):
     return HIDDEN_ACTIVATION_INIT_FACTORS[activation]
 
 
-def as_engine_input(X):
-    """X as the compiled kernels take it: C-ordered array or CSR tuple."""
+def read_only(array, dtype=None):
+    """A C-ordered, read-only view of ``array`` (a copy only when the dtype or
+    the order must change).
+
+    Every input array enters compiled code read-only, whether the user's was
+    writeable or not (a memory map, a pandas column): numba compiles one
+    version of a kernel per array type, and writeability is part of the type,
+    so this keeps one compiled version for both.
+    """
+    view = np.ascontiguousarray(array, dtype=dtype).view()
+    view.flags.writeable = False
+    return view
+
+
+def as_engine_input(X, dtype=None):
+    """X as the compiled kernels take it: C-ordered array or CSR tuple,
+    read-only (see ``read_only``)."""
     if sp.issparse(X):
         X = sp.csr_matrix(X)
         return (
-            X.data,
-            X.indices.astype(np.int64, copy=False),
-            X.indptr.astype(np.int64, copy=False),
+            read_only(X.data, dtype),
+            read_only(X.indices, np.int64),
+            read_only(X.indptr, np.int64),
         )
-    return np.ascontiguousarray(X)
+    return read_only(X, dtype)
 
 
 def training_arrays(network, X, Y, sample_weight):
-    """X, Y and sample weights as the compiled training loops take them."""
-    return (
-        as_engine_input(X),
-        np.ascontiguousarray(Y, dtype=network.dtype),
-        np.ascontiguousarray(sample_weight, dtype=network.dtype),
-    )
+    """X, Y and sample weights as the compiled training loops take them,
+    checked against ``network``."""
+    X = as_engine_input(X)
+    n_rows = guard.check_input(network, X)
+    Y = read_only(Y, network.dtype)
+    sample_weight = read_only(sample_weight, network.dtype)
+    guard.check_targets(network, Y, sample_weight, n_rows)
+    return X, Y, sample_weight
 
 
 class Network:
@@ -169,8 +187,27 @@ class Network:
         self.n_coefs = int(np.sum(fan_in * fan_out))
         self.n_params = self.n_coefs + int(np.sum(fan_out))
 
+    def with_dtype(self, dtype):
+        """The same network computing in ``dtype``."""
+        if np.dtype(dtype) == self.dtype:
+            return self
+        return Network(
+            self.units, self.activations, self.loss, dtype, self.loss_param
+        )
+
     def pack(self, coefs, intercepts):
-        """The flat parameter vector of ``coefs`` and ``intercepts`` (a copy)."""
+        """The flat parameter vector of ``coefs`` and ``intercepts`` (a copy).
+
+        Raises ValueError when their shapes are not this network's.
+        """
+        shapes = [np.shape(c) for c in coefs] + [np.shape(b) for b in intercepts]
+        fans = list(zip(self.units[:-1].tolist(), self.units[1:].tolist()))
+        expected = fans + [(fan_out,) for _, fan_out in fans]
+        if shapes != expected:
+            raise ValueError(
+                f"coefs_ and intercepts_ have shapes {shapes}, but the network "
+                f"{self.units.tolist()} needs {expected}."
+            )
         return np.concatenate(
             [np.ravel(c) for c in coefs] + [np.ravel(b) for b in intercepts]
         ).astype(self.dtype, copy=False)
@@ -213,7 +250,9 @@ class Network:
     def predict(self, X, params):
         """The network's output for ``X`` (after the output activation)."""
         out = np.empty((X.shape[0], int(self.units[-1])), dtype=self.dtype)
-        X = as_engine_input(X)
+        X = as_engine_input(X, self.dtype)
+        guard.check_output(self, out, guard.check_input(self, X))
+        guard.check_params(self, params)
         _network().predict(
             X,
             params,
@@ -230,8 +269,9 @@ class Network:
         from fastmlp.kernels.losses import output_loss_sum
 
         p = self.predict(X, params)
-        Y = np.ascontiguousarray(Y, dtype=self.dtype).reshape(p.shape)
-        w = np.ascontiguousarray(sample_weight, dtype=self.dtype)
+        Y = read_only(np.reshape(Y, p.shape), self.dtype)
+        w = read_only(sample_weight, self.dtype)
+        guard.check_targets(self, Y, w, p.shape[0])
         total = output_loss_sum(self.loss_code, p, Y, w, self.loss_param)
         return total / float(np.sum(w, dtype=np.float64))
 
@@ -249,13 +289,17 @@ class FullBatchObjective:
             network, X, Y, sample_weight
         )
         self.alpha = float(alpha)
-        self.rows = np.arange(Y.shape[0], dtype=np.int64)
+        n_rows = self.Y.shape[0]
+        self.rows = read_only(np.arange(n_rows, dtype=np.int64))
         self.params = np.empty(network.n_params, dtype=network.dtype)
         self.grads = np.empty(network.n_params, dtype=network.dtype)
-        self.work = network.allocate_work(Y.shape[0], dense_input=False)
+        self.work = network.allocate_work(n_rows, dense_input=False)
+        guard.check_work(network, self.work, n_rows, False, False)
 
     def __call__(self, packed):
         net = self.network
+        if np.shape(packed) != self.params.shape:
+            guard.check_params(net, np.asarray(packed), "the packed parameters")
         self.params[:] = packed
         value = _network().loss_and_gradient(
             self.X,
@@ -333,14 +377,27 @@ class StochasticTrainer:
         # the step updates these disjoint ranges of params, one per part
         edges = [network.n_params * k // self.parts for k in range(self.parts + 1)]
         self.param_ranges = list(zip(edges[:-1], edges[1:]))
+        dense_input = isinstance(self.X, np.ndarray)
+        dropout = bool(np.any(self.dropout > 0))
         self.work = [
-            network.allocate_work(
-                part_rows,
-                dense_input=isinstance(self.X, np.ndarray),
-                dropout=bool(np.any(self.dropout > 0)),
-            )
+            network.allocate_work(part_rows, dense_input, dropout)
             for _ in range(self.parts)
         ]
+        self._check_arrays(part_rows, dense_input, dropout)
+
+    def _check_arrays(self, part_rows, dense_input, dropout):
+        network, optimizer = self.network, self.optimizer
+        guard.check_params(network, self.params)
+        for part in range(self.parts):
+            guard.check_params(network, self.grads[part], "grads")
+            guard.check_work(network, self.work[part], part_rows, dense_input, dropout)
+        guard.check_params(network, optimizer.state_1, "optimizer state")
+        if not optimizer.sgd:
+            guard.check_params(network, optimizer.state_2, "optimizer state")
+        if self.dropout.shape != (len(network.activations),):
+            guard.check_array(
+                self.dropout, "dropout", np.float64, (len(network.activations),)
+            )
 
     def run_epoch(self, sample_order=None, seed=-1):
         """Train one epoch; return the mean of the batch losses over rows.
@@ -350,11 +407,12 @@ class StochasticTrainer:
         """
         n_samples = self.Y.shape[0]
         shuffled = sample_order is not None
-        rows = (
-            np.asarray(sample_order, dtype=np.int64)
-            if shuffled
-            else np.arange(n_samples, dtype=np.int64)
+        rows = read_only(
+            sample_order if shuffled else np.arange(n_samples), np.int64
         )
+        guard.check_rows(rows, n_samples)
+        if rows.shape[0] != n_samples:
+            guard.check_array(rows, "rows", np.int64, shape=(n_samples,))
         if self.parts == 1:
             total = self._whole_batch_epoch(rows, shuffled, seed)
         else:

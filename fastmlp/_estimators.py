@@ -189,7 +189,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         units = (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
         activations = tuple(self._hidden_activations(len(units) - 2))
         loss = self._training_loss_name()
-        key = (units, activations, loss, self._loss_param(), self.coefs_[0].dtype)
+        dtype = self.coefs_[0].dtype
+        key = (units, activations, loss, self._loss_param(), dtype)
         cached = getattr(self, "_network_cache", None)
         if cached is None or cached[0] != key:
             network = self._make_network(units, key[-1])
@@ -320,8 +321,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if check_input:
             X = self._validated_for_predict(X)
         network = self._network()
-        X = X.astype(network.dtype, copy=False)
-        return network.predict(X, self._weights(network))
+        params = self._weights(network)
+        # scikit-learn's dtype: float64 X through float32 weights is float64
+        dtype = np.result_type(X.dtype, network.dtype)
+        if dtype != network.dtype:
+            network = network.with_dtype(dtype)
+            params = params.astype(dtype)
+        return network.predict(X, params)
 
     def jacobian(self, X, mode="auto"):
         """Derivatives of the model's output with respect to each input feature.
@@ -510,11 +516,17 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
+        if not first_pass:
+            # a warm start or partial_fit continues the fitted network
+            hidden_layer_sizes = self._fitted_hidden_layer_sizes(hidden_layer_sizes)
 
         self._hidden_activations(len(hidden_layer_sizes))  # raises if invalid
         dropout = self._dropout_rates(len(hidden_layer_sizes))
 
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if not first_pass:
+            # the model keeps its dtype, as scikit-learn's does
+            X = X.astype(self.coefs_[0].dtype, copy=False)
         n_samples, n_features = X.shape
         if sample_weight is not None:
             # scikit-learn's MLP takes negative weights silently: they turn a
@@ -527,6 +539,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             eval_set = self._validate_eval_set(eval_set, X.dtype)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
+        if not first_pass and y.shape[1] != self.coefs_[-1].shape[1]:
+            raise ValueError(
+                f"y has {y.shape[1]} output column(s), but the fitted network "
+                f"has {self.coefs_[-1].shape[1]} output unit(s); a warm start or "
+                "partial_fit continues the fitted network. Fit with "
+                "warm_start=False to train a new network for this target."
+            )
         self.n_outputs_ = y.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
         self._random_state = check_random_state(self.random_state)
@@ -564,6 +583,22 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         network = self._network()  # cached now, so predict leaves __dict__ alone
         tasks.end_fit(lambda: self._fit_state(network, self._weights(network)))
         return self
+
+    def _fitted_hidden_layer_sizes(self, hidden_layer_sizes):
+        """The fitted network's hidden layer sizes, which a warm start or
+        partial_fit keeps training, as scikit-learn's MLP does when
+        ``hidden_layer_sizes`` changed widths since; a changed number of
+        hidden layers raises ValueError."""
+        fitted = [c.shape[1] for c in self.coefs_[:-1]]
+        if len(fitted) != len(hidden_layer_sizes):
+            raise ValueError(
+                f"hidden_layer_sizes={tuple(hidden_layer_sizes)} has "
+                f"{len(hidden_layer_sizes)} hidden layer(s), but the fitted "
+                f"network has {len(fitted)} ({tuple(fitted)}); a warm start or "
+                "partial_fit continues the fitted network. Fit with "
+                "warm_start=False to train a new network of this shape."
+            )
+        return fitted
 
     def _training_arrays(self, network, y, sample_weight, n_samples):
         if sample_weight is None:

@@ -84,6 +84,8 @@ def jacobian(network, params, X, mode="auto"):
         ``J[i, o, k]`` is the derivative of output ``o`` (after the output
         activation) with respect to feature ``k``, at row ``i``.
     """
+    from fastmlp import _array_guard as guard
+    from fastmlp._engine import read_only
     from fastmlp.kernels import jacobian as kernels
 
     check_mode(mode)
@@ -110,13 +112,16 @@ def jacobian(network, params, X, mode="auto"):
         np.empty(chunk * directions * width, dtype=dtype),
     )
     out = np.empty((n_samples, n_outputs, n_features), dtype=dtype)
+    guard.check_params(network, params)
+    if n_features != units[0]:
+        guard.check_input(network, np.empty((0, n_features), dtype=dtype))
     if sp.issparse(X):
         X = sp.csr_matrix(X)
     for start in range(0, n_samples, chunk):
         stop = min(start + chunk, n_samples)
         x = X[start:stop]
         x = x.toarray() if sp.issparse(x) else x
-        x = np.ascontiguousarray(x, dtype=dtype)
+        x = read_only(x, dtype)
         compute(
             x,
             params,

@@ -20,7 +20,7 @@ from fastmlp.kernels._compile import kernel
 def _as_matrix(typingctx, flat, n_rows, n_cols):
     """The contiguous 1-D ``flat`` seen as an ``n_rows x n_cols`` C array
     (``flat`` must hold exactly ``n_rows * n_cols`` elements)."""
-    matrix = types.Array(flat.dtype, 2, "C")
+    matrix = types.Array(flat.dtype, 2, "C", readonly=not flat.mutable)
 
     def codegen(context, builder, signature, args):
         flat_value, rows, cols = args

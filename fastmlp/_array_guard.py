@@ -1,0 +1,114 @@
+"""The door to compiled code: every array checked against its network.
+
+The kernels run without bounds checks, so an array whose shape, dtype or size
+disagrees with the network it is used with would make them read or write
+past a buffer. Every call from Python into compiled code (``_engine`` and
+``_jacobian``) first passes its arrays through these checks, which raise
+``EngineArrayError`` (a ``ValueError``) naming the array and the mismatch. A
+user's bad input is caught earlier, by the estimators' validation, with
+scikit-learn's messages; reaching one of these errors means a bug in fastmlp,
+reported as an exception instead of a corrupted heap.
+
+The checks look at shapes and dtypes (constant time), except the CSR index
+arrays and the sample order, whose values are checked once per fit or per
+epoch (one pass, negligible beside the training it guards).
+"""
+
+import numpy as np
+
+
+class EngineArrayError(ValueError):
+    """An array about to enter compiled code does not fit its network."""
+
+
+def _fail(message):
+    raise EngineArrayError(
+        f"fastmlp's compiled code was about to receive {message}; this is a "
+        "bug in fastmlp (please report it), stopped before it could corrupt "
+        "memory."
+    )
+
+
+def check_array(array, name, dtype, shape=None, min_size=None):
+    """Check an array's type, dtype, C order and shape (or minimum size)."""
+    if not isinstance(array, np.ndarray):
+        _fail(f"{name} of type {type(array).__name__}, not an ndarray")
+    if array.dtype != dtype:
+        _fail(f"{name} of dtype {array.dtype}, not {np.dtype(dtype)}")
+    if not array.flags.c_contiguous:
+        _fail(f"{name} that is not C-contiguous")
+    if shape is not None and array.shape != tuple(shape):
+        _fail(f"{name} of shape {array.shape}, not {tuple(shape)}")
+    if min_size is not None and array.size < min_size:
+        _fail(f"{name} of {array.size} elements, fewer than the {min_size} needed")
+
+
+def check_params(network, params, name="params"):
+    """A flat parameter (or gradient, or optimizer state) vector."""
+    check_array(params, name, network.dtype, shape=(network.n_params,))
+
+
+def check_input(network, X):
+    """A dense C-ordered X or a CSR ``(data, indices, indptr)``; returns n_rows.
+
+    For CSR input the index arrays are checked by value: ``indptr`` starts
+    at 0, never decreases and ends at ``len(data)``, and every column index
+    lies in ``[0, n_features)``.
+    """
+    n_features = int(network.units[0])
+    if isinstance(X, np.ndarray):
+        if X.ndim != 2 or X.shape[1] != n_features:
+            _fail(f"X of shape {X.shape} for a network of {n_features} inputs")
+        check_array(X, "X", network.dtype)
+        return X.shape[0]
+    data, indices, indptr = X
+    check_array(data, "CSR data", network.dtype)
+    check_array(indices, "CSR indices", np.int64, shape=data.shape)
+    check_array(indptr, "CSR indptr", np.int64, min_size=1)
+    if indptr.ndim != 1 or data.ndim != 1:
+        _fail("CSR arrays that are not 1-D")
+    if indptr[0] != 0 or indptr[-1] != data.shape[0] or np.any(np.diff(indptr) < 0):
+        _fail("a CSR indptr that does not run from 0 to len(data) in order")
+    if indices.size and (indices.min() < 0 or indices.max() >= n_features):
+        _fail(f"CSR column indices outside [0, {n_features})")
+    return indptr.shape[0] - 1
+
+
+def check_targets(network, Y, sample_weight, n_rows):
+    """The 2-D target and the sample weights of ``n_rows`` rows."""
+    check_array(Y, "Y", network.dtype, shape=(n_rows, int(network.units[-1])))
+    check_array(sample_weight, "sample_weight", network.dtype, shape=(n_rows,))
+
+
+def check_rows(rows, n_rows):
+    """A sample order: int64 indices into ``n_rows`` rows."""
+    check_array(rows, "rows", np.int64)
+    if rows.ndim != 1:
+        _fail(f"rows of {rows.ndim} dimensions")
+    if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
+        _fail(f"row indices outside [0, {n_rows})")
+
+
+def check_work(network, work, n_rows, dense_input, dropout):
+    """Work buffers large enough for batches of ``n_rows`` rows."""
+    units = network.units
+    layers = n_rows * int(units[1:].sum())
+    needed = (
+        n_rows * int(units[0]) if dense_input else 0,
+        n_rows * int(units[-1]),
+        n_rows,
+        layers,
+        layers,
+        layers,
+        layers if dropout else 0,
+        layers if dropout else 0,
+    )
+    if len(work) != len(needed):
+        _fail(f"{len(work)} work buffers, not {len(needed)}")
+    for k, (buffer, size) in enumerate(zip(work, needed)):
+        check_array(buffer, f"work buffer {k}", network.dtype, min_size=size)
+
+
+def check_output(network, out, n_rows):
+    """The output array of a forward pass over ``n_rows`` rows."""
+    check_array(out, "out", network.dtype, shape=(n_rows, int(network.units[-1])))
