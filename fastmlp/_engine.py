@@ -51,8 +51,10 @@ import scipy.sparse as sp
 from fastmlp import _array_guard as guard
 from fastmlp._registry import HIDDEN_ACTIVATION_INIT_FACTORS
 
-# rows per chunk in predict: bounds its work buffers, keeps BLAS calls large
+# rows per chunk in predict: bounds its work buffer (every layer's output
+# for one chunk, at most PREDICT_CHUNK_ELEMENTS), keeps BLAS calls large
 PREDICT_CHUNK_ROWS = 4096
+PREDICT_CHUNK_ELEMENTS = 1 << 22
 
 # A mini-batch of at least this many multiply-adds per layer pass (rows x
 # coefficients) is split into BATCH_PARTS parts whose gradients are computed
@@ -170,6 +172,7 @@ class Network:
 
     def __init__(self, layer_units, activations, loss, dtype, loss_param=0.0):
         from fastmlp.kernels.activations import ACTIVATION_CODES
+        from fastmlp.kernels.bundles import network_bundle
         from fastmlp.kernels.losses import LOSS_CODES
 
         self.units = np.asarray(layer_units, dtype=np.int64)
@@ -186,6 +189,10 @@ class Network:
         fan_in, fan_out = self.units[:-1], self.units[1:]
         self.n_coefs = int(np.sum(fan_in * fan_out))
         self.n_params = self.n_coefs + int(np.sum(fan_out))
+        # what compiled code reads (see fastmlp.kernels.bundles)
+        self.bundle = network_bundle(
+            self.units, self.activation_codes, self.loss_code, self.loss_param
+        )
 
     def with_dtype(self, dtype):
         """The same network computing in ``dtype``."""
@@ -253,26 +260,18 @@ class Network:
         X = as_engine_input(X, self.dtype)
         guard.check_output(self, out, guard.check_input(self, X))
         guard.check_params(self, params)
-        _network().predict(
-            X,
-            params,
-            self.units,
-            self.activation_codes,
-            self.loss_code,
-            PREDICT_CHUNK_ROWS,
-            out,
-        )
+        chunk_rows = PREDICT_CHUNK_ELEMENTS // int(self.units[1:].sum())
+        chunk_rows = max(1, min(PREDICT_CHUNK_ROWS, chunk_rows))
+        _network().predict(X, params, self.bundle, chunk_rows, out)
         return out
 
     def mean_loss(self, X, Y, sample_weight, params):
         """The weighted mean data loss (no penalty) of the network on X, Y."""
-        from fastmlp.kernels.losses import output_loss_sum
-
         p = self.predict(X, params)
         Y = read_only(np.reshape(Y, p.shape), self.dtype)
         w = read_only(sample_weight, self.dtype)
         guard.check_targets(self, Y, w, p.shape[0])
-        total = output_loss_sum(self.loss_code, p, Y, w, self.loss_param)
+        total = _network().loss_sum(self.bundle, p, Y, w)
         return total / float(np.sum(w, dtype=np.float64))
 
 
@@ -302,16 +301,11 @@ class FullBatchObjective:
             guard.check_params(net, np.asarray(packed), "the packed parameters")
         self.params[:] = packed
         value = _network().loss_and_gradient(
-            self.X,
-            self.Y,
-            self.sample_weight,
+            (self.X, self.Y, self.sample_weight),
             self.rows,
             self.params,
             self.grads,
-            net.units,
-            net.activation_codes,
-            net.loss_code,
-            net.loss_param,
+            net.bundle,
             net.no_dropout(),
             self.alpha,
             self.work,
@@ -419,12 +413,14 @@ class StochasticTrainer:
             total = self._split_batch_epoch(rows, shuffled, seed)
         return total / n_samples
 
-    def _optimizer_arguments(self):
+    def _optimizer_bundle(self):
+        from fastmlp.kernels.bundles import OptimizerBundle
+
         opt = self.optimizer
-        return (
-            self.alpha,
+        return OptimizerBundle(
             opt.solver_code,
-            opt.learning_rate,
+            self.alpha,
+            float(opt.learning_rate),
             opt.momentum,
             opt.nesterov,
             opt.beta_1,
@@ -438,21 +434,16 @@ class StochasticTrainer:
         # the whole epoch in one compiled call
         net = self.network
         total, self.optimizer.step = _network().train_epoch(
-            self.X,
-            self.Y,
-            self.sample_weight,
+            (self.X, self.Y, self.sample_weight),
             rows,
             shuffled,
             self.batch_size,
             self.params,
             self.grads[0],
-            net.units,
-            net.activation_codes,
-            net.loss_code,
-            net.loss_param,
+            net.bundle,
             self.dropout,
             seed,
-            *self._optimizer_arguments(),
+            self._optimizer_bundle(),
             self.optimizer.step,
             self.work[0],
         )
@@ -475,12 +466,12 @@ class StochasticTrainer:
             # tuple of ints hashes alike in every process)
             part_seed = -1 if seed < 0 else hash((seed, batch, part)) % 2**31
             return kernels.forward_backward(
-                self.X, self.Y, self.sample_weight, rows, start, stop, shuffled,
-                self.params, self.grads[part], net.units, net.activation_codes,
-                net.loss_code, net.loss_param, self.dropout, part_seed,
-                self.work[part],
+                data, rows, start, stop, shuffled, self.params, self.grads[part],
+                net.bundle, self.dropout, part_seed, self.work[part],
             )  # fmt: skip
 
+        data = (self.X, self.Y, self.sample_weight)
+        optimizer = self._optimizer_bundle()
         penalty_alpha = kernels.l2_alpha(opt.solver_code, self.alpha)
         total = 0.0
         with pool or nullcontext():
@@ -499,7 +490,7 @@ class StochasticTrainer:
                 weight_sum = sum(w for _, w in results)
                 step = opt.step + (not opt.sgd)
                 update = (self.params, self.grads, net.n_coefs, weight_sum)
-                update += (*self._optimizer_arguments(), step)
+                update += (optimizer, step)
                 norms = on_parts(
                     kernels.optimizer_update,
                     [(*update, *bounds) for bounds in self.param_ranges],

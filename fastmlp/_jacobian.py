@@ -122,13 +122,5 @@ def jacobian(network, params, X, mode="auto"):
         x = X[start:stop]
         x = x.toarray() if sp.issparse(x) else x
         x = read_only(x, dtype)
-        compute(
-            x,
-            params,
-            units,
-            network.activation_codes,
-            network.loss_code,
-            work,
-            out[start:stop],
-        )
+        compute(x, params, network.bundle, work, out[start:stop])
     return out

@@ -25,6 +25,7 @@ from fastmlp import _engine
 from fastmlp._engine import Network
 from fastmlp.kernels import network
 from fastmlp.kernels.activations import HIDDEN_ACTIVATIONS
+from fastmlp.kernels.bundles import OptimizerBundle
 from fastmlp.kernels.dense import (
     column_sums,
     csr_backward_params,
@@ -388,8 +389,8 @@ def test_network_forward_backward(problem, sparse):
     else:
         data, rows = x, np.arange(x.shape[0], dtype=np.int64)
     data_loss, weight_sum = network.forward_backward(
-        data, y, w, rows, 0, x.shape[0], False, params, grads, net.units,
-        net.activation_codes, net.loss_code, param, net.no_dropout(), -1, work,
+        (data, y, w), rows, 0, x.shape[0], False, params, grads, net.bundle,
+        net.no_dropout(), -1, work,
     )  # fmt: skip
     assert_allclose(weight_sum, w.astype(float).sum(), rtol=1e-6)
     assert_allclose(
@@ -432,11 +433,14 @@ def test_sgd_epoch_with_any_batch_size(problem, batch_size, seed):
     trained = params.copy()
     velocity = np.zeros_like(params)
     work = net.allocate_work(min(batch_size, n), dense_input=True)
+    optimizer = OptimizerBundle(
+        0, alpha, learning_rate, 0.0, False, 0.9, 0.999, 1e-8, velocity,
+        np.empty(0, dtype=dtype),
+    )  # fmt: skip
     network.train_epoch(
-        x, y, w, order, True, min(batch_size, n), trained,
-        np.empty_like(params), net.units, net.activation_codes, net.loss_code,
-        param, net.no_dropout(), -1, alpha, 0, learning_rate, 0.0, False, 0.9,
-        0.999, 1e-8, velocity, np.empty(0, dtype=dtype), 0, work,
+        (x, y, w), order, True, min(batch_size, n), trained,
+        np.empty_like(params), net.bundle, net.no_dropout(), -1, optimizer, 0,
+        work,
     )  # fmt: skip
     tol = 1e-10 if dtype == np.float64 else 1e-4
     assert_allclose(trained, expected, rtol=tol, atol=tol)
@@ -544,7 +548,7 @@ def test_every_switch_has_its_own_stable_name():
     the wrong activation that way). Each switch's name is unique, and the
     same registry gives the same name in every process."""
     from fastmlp.kernels import activations, losses
-    from fastmlp.kernels._compile import make_switch
+    from fastmlp.kernels._compile import make_selector, make_switch
 
     registries = {
         activations.activation_forward: [
@@ -563,3 +567,17 @@ def test_every_switch_has_its_own_stable_name():
     assert all(name.startswith("switch_") for name in names)
     for switch, kernels in registries.items():
         assert make_switch(kernels).py_func.__qualname__ == switch.py_func.__qualname__
+    # the compiled loops' selectors: one name per registry and field
+    selectors = [
+        network.activation_forward,
+        network.activation_backward,
+        network.output_forward,
+        network.output_backward,
+        network.output_loss_sum,
+        network.output_loss_delta,
+    ]
+    selector_names = [selector.__qualname__ for selector in selectors]
+    assert len(set(selector_names + names)) == len(selector_names + names)
+    assert make_selector(
+        [a.forward for a in HIDDEN_ACTIVATIONS.values()], "activations"
+    ).__qualname__ == network.activation_forward.__qualname__

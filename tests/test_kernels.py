@@ -590,19 +590,7 @@ def _forward_backward(net, x, y, w, params, alpha, dropout=None, seed=0):
     else:
         X, rows = x, np.arange(y.shape[0], dtype=np.int64)
     value = network.loss_and_gradient(
-        X,
-        y,
-        w,
-        rows,
-        params,
-        grads,
-        net.units,
-        net.activation_codes,
-        net.loss_code,
-        net.loss_param,
-        dropout,
-        alpha,
-        work,
+        (X, y, w), rows, params, grads, net.bundle, dropout, alpha, work
     )
     return value, grads
 
@@ -709,16 +697,11 @@ def test_dropout_masks_keep_the_expected_share_and_scale():
     params = rng.uniform(-0.5, 0.5, size=net.n_params)
     _seed_numba_random(3)
     network.loss_and_gradient(
-        x,
-        y,
-        np.ones(n),
+        (x, y, np.ones(n)),
         np.arange(n, dtype=np.int64),
         params,
         np.empty(net.n_params),
-        net.units,
-        net.activation_codes,
-        net.loss_code,
-        0.0,
+        net.bundle,
         np.array([0.25]),
         0.0,
         work,

@@ -108,9 +108,7 @@ def test_warm_start_with_another_target_width_raises(solver, sparse):
     if solver == "adamw":
         return
     # scikit-learn raises a ValueError too (from its matrix product)
-    theirs = _fitted(library=neural_network, solver=solver).set_params(
-        warm_start=True
-    )
+    theirs = _fitted(library=neural_network, solver=solver).set_params(warm_start=True)
     with pytest.raises(ValueError):
         theirs.fit(_inputs(sparse), np.c_[Y, Y])
 

@@ -147,8 +147,8 @@ def test_a_failing_part_fails_the_fit_and_keeps_the_fitted_model(
     original = network_kernels.forward_backward
 
     def forward_backward(*args):
-        calls.append(args[4])  # start row: part 0 starts at a batch boundary
-        part = 0 if args[4] % 30 == 0 else 1
+        calls.append(args[2])  # start row: part 0 starts at a batch boundary
+        part = 0 if args[2] % 30 == 0 else 1
         if len(calls) > 5 and part == failing_part:
             raise _Failure("part failed")
         return original(*args)

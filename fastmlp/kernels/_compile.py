@@ -24,8 +24,17 @@ caller to the other's switch: the wrong activation, silently.
 """
 
 import hashlib
+import inspect
 
-from numba import njit
+from numba import njit, types
+from numba.extending import (
+    NativeValue,
+    models,
+    overload,
+    register_model,
+    typeof_impl,
+    unbox,
+)
 
 
 def kernel(function):
@@ -77,3 +86,87 @@ def _switch_name(kernels):
         f"{k.py_func.__module__}.{k.py_func.__qualname__}" for k in kernels
     )
     return "switch_" + hashlib.sha256(names.encode()).hexdigest()[:16]
+
+
+class KernelSet:
+    """The kernels one network uses: its hidden activations' codes and its
+    loss code, as a value whose numba type carries them.
+
+    Passed to the compiled loops, it makes numba compile one specialisation
+    per kernel set, into which ``make_selector``'s dispatch compiles only
+    these kernels: a relu network with a log loss never compiles gelu. Two
+    networks with the same set (of any depth or size) share compiled code.
+    """
+
+    def __init__(self, activation_codes, loss_code):
+        self.activations = tuple(sorted({int(code) for code in activation_codes}))
+        self.loss = int(loss_code)
+
+    def __repr__(self):
+        return f"KernelSet(activations={self.activations}, loss={self.loss})"
+
+
+class KernelSetType(types.Type):
+    def __init__(self, activations, loss):
+        self.activations = activations
+        self.loss = loss
+        super().__init__(name=f"KernelSet{activations}loss{loss}")
+
+
+@typeof_impl.register(KernelSet)
+def _typeof_kernel_set(value, context):
+    return KernelSetType(value.activations, value.loss)
+
+
+register_model(KernelSetType)(models.OpaqueModel)
+
+
+@unbox(KernelSetType)
+def _unbox_kernel_set(typ, obj, c):
+    # the value carries nothing at run time: its type is the information
+    return NativeValue(c.context.get_dummy_value())
+
+
+def make_selector(kernels, field):
+    """Return ``select(kernel_set, code, *args)``, usable in compiled code,
+    calling ``kernels[code](*args)`` for the codes ``kernel_set`` holds.
+
+    ``field`` names the attribute of the kernel set listing the codes
+    (``"activations"``, or ``"loss"`` for a single code). The dispatch is
+    generated when the caller compiles, over that kernel set's codes only:
+    a direct call for one code, a flat ``if`` chain otherwise.
+    """
+    arguments = ", ".join(inspect.signature(kernels[0].py_func).parameters)
+    stub_name = _switch_name(kernels) + "_" + field
+
+    namespace = {}
+    exec(f"def {stub_name}(kernel_set, code, {arguments}): pass", namespace)
+    select = namespace[stub_name]  # a stub: compiled code calls the overload
+
+    def implementation(kernel_set):
+        if not isinstance(kernel_set, KernelSetType):
+            return None
+        codes = getattr(kernel_set, field)
+        codes = codes if isinstance(codes, tuple) else (codes,)
+        # a name per registry and kernel set (see ``_switch_name``)
+        name = f"{stub_name}_{'_'.join(map(str, codes))}"
+        namespace = {f"kernel_{code}": kernels[code] for code in codes}
+        lines = [f"def {name}(kernel_set, code, {arguments}):"]
+        for code in codes[:-1]:
+            lines += [
+                f"    if code == {code}:",
+                f"        return kernel_{code}({arguments})",
+            ]
+        lines.append(f"    return kernel_{codes[-1]}({arguments})")
+        exec("\n".join(lines), namespace)  # source built above from the registry
+        return namespace[name]
+
+    # overload's typing function must spell the stub's arguments
+    typing = {"implementation": implementation}
+    exec(
+        f"def typing(kernel_set, code, {arguments}):\n"
+        "    return implementation(kernel_set)",
+        typing,
+    )
+    overload(select, jit_options={"error_model": "numpy"})(typing["typing"])
+    return select

@@ -57,3 +57,18 @@ def matrix_view(buffer, offset, n_rows, n_cols):
     ):
         raise ValueError("matrix_view: the view does not fit in the buffer")
     return _as_matrix(buffer[offset : offset + n_rows * n_cols], n_rows, n_cols)
+
+
+@intrinsic
+def read_only(typingctx, array):
+    """``array`` itself, typed read-only: a kernel called with inputs typed
+    alike compiles once, whether the caller's input was the user's read-only
+    data or one of the writeable work buffers."""
+    if not isinstance(array, types.Array):
+        return None
+    result = array.copy(readonly=True)
+
+    def codegen(context, builder, signature, args):
+        return impl_ret_borrowed(context, builder, result, args[0])
+
+    return result(array), codegen

@@ -23,84 +23,71 @@ vector-Jacobian products (the backward kernels of training) down to
 ``work`` is ``(acts, pres, current, spare)``: flat buffers of at least
 ``n * sum(units[1:])`` elements for the first two and, for the tangents or
 cotangents, ``n_directions * n * max(width)`` each (widths ``units[1:]`` in
-forward mode, all of ``units`` in reverse mode).
+forward mode, all of ``units`` in reverse mode). ``net`` is the
+``NetworkBundle`` (see ``network.py``); the forward pass is ``forward_chain``.
 """
 
+import numpy as np
+
 from fastmlp.kernels._compile import kernel
-from fastmlp.kernels.activations import activation_backward, activation_forward
+from fastmlp.kernels._views import read_only
 from fastmlp.kernels.dense import dense_backward_input, dense_forward
-from fastmlp.kernels.losses import output_backward, output_forward
 from fastmlp.kernels.network import (
-    _layer_offsets,
+    activation_backward,
     coef_view,
-    intercept_view,
+    forward_chain,
+    layer_block,
     matrix_view,
+    output_backward,
 )
 
 
 @kernel
-def _forward_keep(x, params, units, activations, loss, offsets, acts, pres):
-    """The forward pass, keeping each layer's output and pre-activation."""
-    n = x.shape[0]
-    last = units.shape[0] - 2
-    for layer in range(last + 1):
-        out = matrix_view(acts, offsets[layer], n, units[layer + 1])
-        pre = matrix_view(pres, offsets[layer], n, units[layer + 1])
-        if layer == 0:
-            dense_forward(x, coef_view(params, units, 0), out)
-        else:
-            a_in = matrix_view(acts, offsets[layer - 1], n, units[layer])
-            dense_forward(a_in, coef_view(params, units, layer), out)
-        bias = intercept_view(params, units, layer)
-        if layer == last:
-            output_forward(loss, out, bias, pre)
-        else:
-            activation_forward(activations[layer], out, bias, pre)
+def _forward_keep(x, params, net, acts, pres):
+    """The forward chain, keeping each layer's output and pre-activation."""
+    n_hidden = net.units.shape[0] - 2
+    nothing = np.empty(0, dtype=acts.dtype)
+    no_dropout = np.zeros(n_hidden, dtype=np.float64)
+    forward_chain(net, params, x, x.shape[0], no_dropout, acts, pres, nothing, nothing)
 
 
 @kernel
-def _through_activation(
-    layer, units, activations, loss, offsets, acts, pres, blocks, n_blocks, n
-):
+def _through_activation(layer, net, acts, pres, blocks, n_blocks, n):
     """Multiply each ``n x units[layer + 1]`` block of ``blocks`` by the
     derivative of the activation of ``layer`` (the output's for the last)."""
-    width = units[layer + 1]
-    a = matrix_view(acts, offsets[layer], n, width)
-    pre = matrix_view(pres, offsets[layer], n, width)
+    width = net.units[layer + 1]
+    a = layer_block(acts, net, n, layer)
+    pre = layer_block(pres, net, n, layer)
     for b in range(n_blocks):
         block = matrix_view(blocks, b * n * width, n, width)
-        if layer == units.shape[0] - 2:
-            output_backward(loss, pre, a, block)
+        if layer == net.units.shape[0] - 2:
+            output_backward(net.kernels, net.loss, pre, a, block)
         else:
-            activation_backward(activations[layer], pre, a, block)
+            activation_backward(net.kernels, net.activations[layer], pre, a, block)
 
 
 @kernel
-def jacobian_forward(x, params, units, activations, loss, work, out):
+def jacobian_forward(x, params, net, work, out):
     """Forward-mode Jacobian of a chunk: one tangent per input feature."""
     acts, pres, current, spare = work
     n, n_features = x.shape
+    units = net.units
     last = units.shape[0] - 2
-    offsets = _layer_offsets(units, n)
-    _forward_keep(x, params, units, activations, loss, offsets, acts, pres)
+    _forward_keep(x, params, net, acts, pres)
 
-    coef = coef_view(params, units, 0)
+    coef = coef_view(params, net, 0)
     width = units[1]
     for k in range(n_features):
         block = matrix_view(current, k * n * width, n, width)
         for i in range(n):
             block[i, :] = coef[k, :]
-    _through_activation(
-        0, units, activations, loss, offsets, acts, pres, current, n_features, n
-    )
+    _through_activation(0, net, acts, pres, current, n_features, n)
     for layer in range(1, last + 1):
         t_in = matrix_view(current, 0, n_features * n, units[layer])
         t_out = matrix_view(spare, 0, n_features * n, units[layer + 1])
-        dense_forward(t_in, coef_view(params, units, layer), t_out)
+        dense_forward(read_only(t_in), coef_view(params, net, layer), t_out)
         current, spare = spare, current
-        _through_activation(
-            layer, units, activations, loss, offsets, acts, pres, current, n_features, n
-        )
+        _through_activation(layer, net, acts, pres, current, n_features, n)
 
     n_outputs = units[last + 1]
     for k in range(n_features):
@@ -111,13 +98,13 @@ def jacobian_forward(x, params, units, activations, loss, work, out):
 
 
 @kernel
-def jacobian_reverse(x, params, units, activations, loss, work, out):
+def jacobian_reverse(x, params, net, work, out):
     """Reverse-mode Jacobian of a chunk: one cotangent per output."""
     acts, pres, current, spare = work
     n, n_features = x.shape
+    units = net.units
     last = units.shape[0] - 2
-    offsets = _layer_offsets(units, n)
-    _forward_keep(x, params, units, activations, loss, offsets, acts, pres)
+    _forward_keep(x, params, net, acts, pres)
 
     n_outputs = units[last + 1]
     seeds = matrix_view(current, 0, n_outputs * n, n_outputs)
@@ -127,27 +114,14 @@ def jacobian_reverse(x, params, units, activations, loss, work, out):
         for o in range(n_outputs):
             seeds[r, o] = zero
         seeds[r, r // n] = one  # block o of the rows is the one-hot e_o
-    _through_activation(
-        last, units, activations, loss, offsets, acts, pres, current, n_outputs, n
-    )
+    _through_activation(last, net, acts, pres, current, n_outputs, n)
     for layer in range(last, -1, -1):
         c_in = matrix_view(current, 0, n_outputs * n, units[layer + 1])
         c_out = matrix_view(spare, 0, n_outputs * n, units[layer])
-        dense_backward_input(c_in, coef_view(params, units, layer), c_out)
+        dense_backward_input(c_in, coef_view(params, net, layer), c_out)
         current, spare = spare, current
         if layer > 0:
-            _through_activation(
-                layer - 1,
-                units,
-                activations,
-                loss,
-                offsets,
-                acts,
-                pres,
-                current,
-                n_outputs,
-                n,
-            )
+            _through_activation(layer - 1, net, acts, pres, current, n_outputs, n)
 
     for o in range(n_outputs):
         block = matrix_view(current, o * n * n_features, n, n_features)

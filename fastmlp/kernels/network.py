@@ -1,24 +1,35 @@
-"""The compiled network: layer views, forward and backward pass, one epoch, predict.
+"""The compiled network: one forward chain, one backward chain, and the loops
+that call them (one epoch of training, the full-batch objective, predict).
 
-Layout shared by every function here:
+The network is a sequence of layers: a dense layer (dense or CSR input for
+the first), then its hidden activation (and dropout, in training), or, for
+the last, the output activation and its loss. ``forward_chain`` runs every
+layer's forward kernel in order; ``backward_chain`` runs every layer's
+backward kernel (its vector-Jacobian product) in reverse order. Training,
+L-BFGS's objective, predict and the input Jacobians (``jacobian.py``) all run
+``forward_chain``; training and L-BFGS run ``backward_chain``.
 
-- ``units``: int64 array ``[n_features, hidden..., n_outputs]``.
-- ``params`` (and ``grads``, and the optimizer's state): one flat vector, every
-  layer's coefficient matrix (row-major) and then every layer's intercept, the
-  order of scikit-learn's ``_pack``. ``coef_view`` and ``intercept_view`` give
-  the pieces as views, so an optimizer step is one loop over one vector.
-- ``acts`` and ``deltas``: flat work buffers that hold each layer's output and
-  each layer's ``dL/dz`` for the current batch, allocated once per fit.
-- ``X`` is a C-ordered 2-D array or a CSR matrix passed as the tuple
-  ``(data, indices, indptr)``; ``take_batch`` returns a dense batch or a CSR
-  batch tuple and the layer kernels accept both.
+Bundles carry the arguments (see ``bundles.py``):
 
-Backprop is the chain of the layer kernels' vector-Jacobian products in reverse
-layer order (``forward_backward``, which also gathers its batch);
-``train_epoch`` runs all the mini-batches of one epoch, optimizer steps
-(``optimizer_update``) included, without returning to Python. A split batch
-(see ``fastmlp._engine.StochasticTrainer``) calls the same two kernels from
-Python, one ``forward_backward`` per part.
+- ``net`` (``NetworkBundle``): the kernel set, ``units`` (``[n_features,
+  hidden..., n_outputs]``), one activation code per hidden layer, the loss
+  code and parameter, and the offsets of every layer in the flat buffers;
+- ``params`` (and ``grads``, and the optimizer's state): one flat vector,
+  every layer's coefficient matrix (row-major) and then every layer's
+  intercept, the order of scikit-learn's ``_pack``; ``coef_view`` and
+  ``intercept_view`` give the pieces as views;
+- ``work``: ``(x, y, weights, acts, pres, deltas, masks, dropped)``, flat
+  buffers for one batch: its gathered rows, and each layer's output,
+  pre-activation, ``dL/dz``, dropout mask and dropped-out output, layer
+  ``l``'s block of ``n`` rows starting at ``n * net.unit_offsets[l]``;
+- ``data``: ``(X, Y, sample_weight)``, ``X`` C-ordered 2-D or a CSR matrix
+  as ``(data, indices, indptr)``;
+- ``optimizer`` (``OptimizerBundle``): the solver code and its settings and
+  state.
+
+The kernel set (``_compile.KernelSet``) is the first field of ``net``: numba
+compiles one specialisation of these loops per kernel set, holding only the
+activation and loss kernels the network uses.
 
 Every level of compiled calls re-optimizes the code of the levels below it
 when numba links them, so the call chain is kept short: the first compile
@@ -29,9 +40,9 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from fastmlp.kernels._compile import kernel
-from fastmlp.kernels._views import matrix_view
-from fastmlp.kernels.activations import activation_backward, activation_forward
+from fastmlp.kernels._compile import kernel, make_selector
+from fastmlp.kernels._views import matrix_view, read_only
+from fastmlp.kernels.activations import HIDDEN_ACTIVATIONS
 from fastmlp.kernels.dense import (
     dense_backward_input,
     dense_backward_params,
@@ -39,7 +50,7 @@ from fastmlp.kernels.dense import (
     input_backward_params,
     input_forward,
 )
-from fastmlp.kernels.losses import output_forward, output_loss_delta, output_loss_sum
+from fastmlp.kernels.losses import OUTPUT_LOSSES
 from fastmlp.kernels.optimizers import (
     ADAMW,
     SGD,
@@ -51,31 +62,38 @@ from fastmlp.kernels.optimizers import (
     squared_norm,
 )
 
-
-@kernel
-def coef_view(params, units, layer):
-    offset = 0
-    for i in range(layer):
-        offset += units[i] * units[i + 1]
-    return matrix_view(params, offset, units[layer], units[layer + 1])
-
-
-@kernel
-def intercept_view(params, units, layer):
-    offset = 0
-    for i in range(units.shape[0] - 1):
-        offset += units[i] * units[i + 1]
-    for i in range(layer):
-        offset += units[i + 1]
-    return params[offset : offset + units[layer + 1]]
+_ACTIVATIONS = list(HIDDEN_ACTIVATIONS.values())
+_LOSSES = list(OUTPUT_LOSSES.values())
+activation_forward = make_selector([a.forward for a in _ACTIVATIONS], "activations")
+activation_backward = make_selector([a.backward for a in _ACTIVATIONS], "activations")
+output_forward = make_selector([loss.forward for loss in _LOSSES], "loss")
+output_backward = make_selector([loss.backward for loss in _LOSSES], "loss")
+output_loss_sum = make_selector([loss.loss_sum for loss in _LOSSES], "loss")
+output_loss_delta = make_selector([loss.delta for loss in _LOSSES], "loss")
 
 
 @kernel
-def n_coefs(units):
-    total = 0
-    for i in range(units.shape[0] - 1):
-        total += units[i] * units[i + 1]
-    return total
+def coef_view(params, net, layer):
+    """Layer ``layer``'s coefficient matrix in the flat ``params``."""
+    return matrix_view(
+        params, net.param_offsets[layer], net.units[layer], net.units[layer + 1]
+    )
+
+
+@kernel
+def intercept_view(params, net, layer):
+    """Layer ``layer``'s intercept vector in the flat ``params``."""
+    start = net.param_offsets[net.units.shape[0] - 1 + layer]
+    return params[start : start + net.units[layer + 1]]
+
+
+@kernel
+def layer_block(buffer, net, n, layer):
+    """Layer ``layer``'s ``n x units`` block of a flat batch buffer; an empty
+    matrix when the buffer is empty (no pre-activations or masks kept)."""
+    if buffer.shape[0] == 0:
+        return matrix_view(buffer, 0, 0, 0)
+    return matrix_view(buffer, n * net.unit_offsets[layer], n, net.units[layer + 1])
 
 
 def take_batch(X, rows, start, stop, shuffled, buffer):
@@ -111,20 +129,12 @@ def take_rows(values, rows, start, stop, shuffled, buffer):
 
 
 @kernel
-def _layer_offsets(units, n):
-    """Start of each layer's ``n x units`` block in the flat batch buffers."""
-    offsets = np.zeros(units.shape[0], dtype=np.int64)
-    for layer in range(units.shape[0] - 1):
-        offsets[layer + 1] = offsets[layer] + n * units[layer + 1]
-    return offsets
-
-
-@kernel
-def _layer_input(layer, units, offsets, n, dropout, acts, dropped):
+def _layer_input(net, n, layer, dropout, acts, dropped):
     """The input of ``layer`` (>= 1): the previous layer's output, dropped out
-    when that layer has dropout."""
+    when that layer has dropout; typed read-only like the first layer's input
+    (see ``read_only``)."""
     source = dropped if dropout[layer - 1] > 0.0 else acts
-    return matrix_view(source, offsets[layer - 1], n, units[layer])
+    return read_only(layer_block(source, net, n, layer - 1))
 
 
 @kernel
@@ -141,142 +151,132 @@ def _drop_out(a, rate, mask, dropped):
 
 
 @kernel
+def forward_chain(net, params, x, n, dropout, acts, pres, masks, dropped):
+    """Every layer's forward kernel, in order, on the batch ``x`` of ``n`` rows.
+
+    Layer ``l``'s output lands in its block of ``acts`` (the last block is
+    the network's output, after the output activation); pre-activations in
+    ``pres`` where the activation keeps them (an empty ``pres`` keeps none);
+    hidden layers with a ``dropout`` rate draw their masks into ``masks``
+    and their dropped-out outputs into ``dropped``.
+    """
+    last = net.units.shape[0] - 2
+    for layer in range(last + 1):
+        out = layer_block(acts, net, n, layer)
+        pre = layer_block(pres, net, n, layer)
+        coef = coef_view(params, net, layer)
+        if layer == 0:
+            input_forward(x, coef, out)
+        else:
+            dense_forward(
+                _layer_input(net, n, layer, dropout, acts, dropped), coef, out
+            )
+        bias = intercept_view(params, net, layer)
+        if layer == last:
+            output_forward(net.kernels, net.loss, out, bias, pre)
+        else:
+            activation_forward(net.kernels, net.activations[layer], out, bias, pre)
+            if dropout[layer] > 0.0:
+                _drop_out(
+                    out,
+                    dropout[layer],
+                    layer_block(masks, net, n, layer),
+                    layer_block(dropped, net, n, layer),
+                )
+
+
+@kernel
+def backward_chain(
+    net, params, grads, x, n, dropout, acts, pres, deltas, masks, dropped
+):
+    """Every layer's backward kernel (vector-Jacobian product), in reverse
+    order, from the output layer's ``dL/dz`` in its block of ``deltas``;
+    ``grads`` receives ``dL/dparams`` in the layout of ``params``."""
+    last = net.units.shape[0] - 2
+    delta = layer_block(deltas, net, n, last)
+    for layer in range(last, 0, -1):
+        a_in = _layer_input(net, n, layer, dropout, acts, dropped)
+        dense_backward_params(
+            a_in, delta, coef_view(grads, net, layer), intercept_view(grads, net, layer)
+        )
+        delta_prev = layer_block(deltas, net, n, layer - 1)
+        dense_backward_input(delta, coef_view(params, net, layer), delta_prev)
+        if dropout[layer - 1] > 0.0:
+            mask = layer_block(masks, net, n, layer - 1)
+            for i in range(n):
+                for j in range(net.units[layer]):
+                    delta_prev[i, j] *= mask[i, j]
+        activation_backward(
+            net.kernels,
+            net.activations[layer - 1],
+            layer_block(pres, net, n, layer - 1),
+            layer_block(acts, net, n, layer - 1),
+            delta_prev,
+        )
+        delta = delta_prev
+    input_backward_params(
+        x, delta, coef_view(grads, net, 0), intercept_view(grads, net, 0)
+    )
+
+
+@kernel
 def forward_backward(
-    X,
-    Y,
-    sample_weight,
-    rows,
-    start,
-    stop,
-    shuffled,
-    params,
-    grads,
-    units,
-    activations,
-    loss,
-    loss_param,
-    dropout,
-    seed,
-    work,
+    data, rows, start, stop, shuffled, params, grads, net, dropout, seed, work
 ):
     """Weighted mean data loss of the batch ``rows[start:stop]`` (the rows
     ``start:stop`` when not ``shuffled``), and its raw gradient.
 
     Returns ``(sum_i w_i l_i / sum_i w_i, sum_i w_i)``. ``grads`` receives the
-    gradient of ``sum_i w_i l_i`` (the layers' vector-Jacobian products,
-    before the L2 penalty and the division by ``sum_i w_i``, which the
-    optimizer step applies) in the layout of ``params``. ``activations`` holds
-    one activation code per hidden layer, ``dropout`` one rate per hidden
-    layer; ``seed`` (>= 0) first seeds this thread's generator for the
-    dropout masks. ``work`` is ``(x_buffer, y_buffer, weight_buffer, acts,
-    pres, deltas, masks, dropped)``.
+    gradient of ``sum_i w_i l_i`` (before the L2 penalty and the division by
+    ``sum_i w_i``, which the optimizer step applies). ``dropout`` holds one
+    rate per hidden layer; ``seed`` (>= 0) first seeds this thread's
+    generator for the dropout masks.
     """
-    x_buffer, y_buffer, weight_buffer = work[:3]
+    X, Y, sample_weight = data
+    x_buffer, y_buffer, weight_buffer, acts, pres, deltas, masks, dropped = work
     if seed >= 0:
         np.random.seed(seed)
     x = take_batch(X, rows, start, stop, shuffled, x_buffer)
     y = take_rows(Y, rows, start, stop, shuffled, y_buffer)
+    n = stop - start
     if shuffled:
-        w = weight_buffer[: stop - start]
-        for r in range(stop - start):
+        w = weight_buffer[:n]
+        for r in range(n):
             w[r] = sample_weight[rows[start + r]]
     else:
         w = sample_weight[start:stop]
-    acts, pres, deltas, masks, dropped = work[3:]
-    n = y.shape[0]
-    last = units.shape[0] - 2
     weight_sum = 0.0
     for i in range(n):
         weight_sum += w[i]
-    offsets = _layer_offsets(units, n)
 
-    # forward: z = input @ W, then bias and activation in place, then dropout
-    for layer in range(last + 1):
-        out = matrix_view(acts, offsets[layer], n, units[layer + 1])
-        pre = matrix_view(pres, offsets[layer], n, units[layer + 1])
-        coef = coef_view(params, units, layer)
-        if layer == 0:
-            input_forward(x, coef, out)
-        else:
-            a_in = _layer_input(layer, units, offsets, n, dropout, acts, dropped)
-            dense_forward(a_in, coef, out)
-        bias = intercept_view(params, units, layer)
-        if layer == last:
-            output_forward(loss, out, bias, pre)
-        else:
-            activation_forward(activations[layer], out, bias, pre)
-            if dropout[layer] > 0.0:
-                _drop_out(
-                    out,
-                    dropout[layer],
-                    matrix_view(masks, offsets[layer], n, units[layer + 1]),
-                    matrix_view(dropped, offsets[layer], n, units[layer + 1]),
-                )
-    data_loss = output_loss_sum(loss, out, y, w, loss_param) / weight_sum
-
-    # backward: the layers' vector-Jacobian products in reverse order
-    delta = matrix_view(deltas, offsets[last], n, units[last + 1])
-    output_loss_delta(loss, out, y, w, loss_param, delta)
-    for layer in range(last, 0, -1):
-        a_in = _layer_input(layer, units, offsets, n, dropout, acts, dropped)
-        dense_backward_params(
-            a_in,
-            delta,
-            coef_view(grads, units, layer),
-            intercept_view(grads, units, layer),
-        )
-        delta_prev = matrix_view(deltas, offsets[layer - 1], n, units[layer])
-        dense_backward_input(delta, coef_view(params, units, layer), delta_prev)
-        if dropout[layer - 1] > 0.0:
-            mask = matrix_view(masks, offsets[layer - 1], n, units[layer])
-            for i in range(n):
-                for j in range(units[layer]):
-                    delta_prev[i, j] *= mask[i, j]
-        activation_backward(
-            activations[layer - 1],
-            matrix_view(pres, offsets[layer - 1], n, units[layer]),
-            matrix_view(acts, offsets[layer - 1], n, units[layer]),
-            delta_prev,
-        )
-        delta = delta_prev
-    input_backward_params(
-        x, delta, coef_view(grads, units, 0), intercept_view(grads, units, 0)
+    forward_chain(net, params, x, n, dropout, acts, pres, masks, dropped)
+    last = net.units.shape[0] - 2
+    out = layer_block(acts, net, n, last)
+    data_loss = (
+        output_loss_sum(net.kernels, net.loss, out, y, w, net.loss_param) / weight_sum
+    )
+    delta = layer_block(deltas, net, n, last)
+    output_loss_delta(net.kernels, net.loss, out, y, w, net.loss_param, delta)
+    backward_chain(
+        net, params, grads, x, n, dropout, acts, pres, deltas, masks, dropped
     )
     return data_loss, weight_sum
 
 
 @kernel
-def optimizer_update(
-    params,
-    grads,
-    coefs_end,
-    weight_sum,
-    alpha,
-    solver,
-    learning_rate,
-    momentum,
-    nesterov,
-    beta_1,
-    beta_2,
-    epsilon,
-    state_1,
-    state_2,
-    step,
-    begin,
-    end,
-):
+def optimizer_update(params, grads, n_coefs, weight_sum, optimizer, step, begin, end):
     """The optimizer step of ``params[begin:end]`` for a batch whose sample
     weights sum to ``weight_sum``; returns ``||W||^2`` over the range's
     coefficients before the step (the batch's L2 term is
     ``0.5 * l2_alpha(solver, alpha) * ||W||^2 / weight_sum``).
 
     ``grads`` is 2-D: the raw gradients of the batch's parts, summed here in
-    row order into ``grads[0]``. ``params[:coefs_end]`` are the coefficients,
-    the rest the intercepts. ``state_1`` and ``state_2`` are the optimizer's
-    state (SGD: velocity and unused; Adam: first and second moments); ``step``
-    is the number of this Adam update (from 1). Disjoint ranges may run on
-    separate threads: each element's update depends on that element only.
+    row order into ``grads[0]``. ``params[:n_coefs]`` are the coefficients,
+    the rest the intercepts. ``step`` is the number of this Adam update
+    (from 1). Disjoint ranges may run on separate threads: each element's
+    update depends on that element only.
     """
+    o = optimizer
     summed = grads[0, begin:end]
     for part in range(1, grads.shape[0]):
         _add_into(summed, grads[part, begin:end])
@@ -284,20 +284,20 @@ def optimizer_update(
     # numba's negative-index handling and vectorizes (a loop from a runtime
     # ``begin`` ran 4.5x slower)
     params = params[begin:end]
-    n_range_coefs = coefs_in_range(coefs_end, begin, end)
+    n_range_coefs = coefs_in_range(n_coefs, begin, end)
     norm = squared_norm(params[:n_range_coefs])
-    if solver == SGD:
+    if o.solver == SGD:
         sgd_step(
-            params, summed, state_1[begin:end], n_range_coefs, alpha, weight_sum,
-            learning_rate, momentum, nesterov,
+            params, summed, o.state_1[begin:end], n_range_coefs, o.alpha, weight_sum,
+            o.learning_rate, o.momentum, o.nesterov,
         )  # fmt: skip
         return norm
-    decay = learning_rate * alpha if solver == ADAMW else 0.0
+    decay = o.learning_rate * o.alpha if o.solver == ADAMW else 0.0
     adam_step(
-        params, summed, state_1[begin:end], state_2[begin:end], n_range_coefs,
-        l2_alpha(solver, alpha), weight_sum,
-        adam_learning_rate(learning_rate, beta_1, beta_2, step), beta_1, beta_2,
-        epsilon, decay,
+        params, summed, o.state_1[begin:end], o.state_2[begin:end], n_range_coefs,
+        l2_alpha(o.solver, o.alpha), weight_sum,
+        adam_learning_rate(o.learning_rate, o.beta_1, o.beta_2, step), o.beta_1,
+        o.beta_2, o.epsilon, decay,
     )  # fmt: skip
     return norm
 
@@ -317,30 +317,16 @@ def l2_alpha(solver, alpha):
 
 @kernel
 def train_epoch(
-    X,
-    Y,
-    sample_weight,
+    data,
     rows,
     shuffled,
     batch_size,
     params,
     grads,
-    units,
-    activations,
-    loss,
-    loss_param,
+    net,
     dropout,
     seed,
-    alpha,
-    solver,
-    learning_rate,
-    momentum,
-    nesterov,
-    beta_1,
-    beta_2,
-    epsilon,
-    state_1,
-    state_2,
+    optimizer,
     step,
     work,
 ):
@@ -350,100 +336,67 @@ def train_epoch(
     ``0.5 * alpha * ||W||^2 / sum(sample_weight)``, with W before the batch's
     update (AdamW: no penalty term). ``rows`` is the epoch's sample order
     (used when ``shuffled``); ``seed`` (>= 0) seeds the dropout masks of the
-    epoch; ``step`` counts Adam updates so far. ``work`` is ``(x_buffer,
-    y_buffer, weight_buffer, acts, pres, deltas, masks, dropped)``; the
-    optimizer arguments are ``optimizer_update``'s.
+    epoch; ``step`` counts Adam updates so far.
     """
     if seed >= 0:
         np.random.seed(seed)
     n_samples = rows.shape[0]
-    coefs_end = n_coefs(units)
-    penalty_alpha = l2_alpha(solver, alpha)
+    n_coefs = net.param_offsets[net.units.shape[0] - 1]
+    penalty_alpha = l2_alpha(optimizer.solver, optimizer.alpha)
     part_grads = grads.reshape((1, grads.shape[0]))
     total = 0.0
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
         data_loss, weight_sum = forward_backward(
-            X, Y, sample_weight, rows, start, stop, shuffled, params, grads,
-            units, activations, loss, loss_param, dropout, -1, work,
-        )  # fmt: skip
-        if solver != SGD:
+            data, rows, start, stop, shuffled, params, grads, net, dropout, -1, work
+        )
+        if optimizer.solver != SGD:
             step += 1
         norm = optimizer_update(
-            params, part_grads, coefs_end, weight_sum, alpha, solver,
-            learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, state_1,
-            state_2, step, 0, params.shape[0],
-        )  # fmt: skip
+            params, part_grads, n_coefs, weight_sum, optimizer, step, 0, params.shape[0]
+        )
         total += (data_loss + 0.5 * penalty_alpha * norm / weight_sum) * (stop - start)
     return total, step
 
 
 @kernel
-def loss_and_gradient(
-    X,
-    Y,
-    sample_weight,
-    rows,
-    params,
-    grads,
-    units,
-    activations,
-    loss,
-    loss_param,
-    dropout,
-    alpha,
-    work,
-):
+def loss_and_gradient(data, rows, params, grads, net, dropout, alpha, work):
     """Full-batch loss and gradient (for L-BFGS); ``grads`` is filled in place."""
     data_loss, weight_sum = forward_backward(
-        X, Y, sample_weight, rows, 0, rows.shape[0], False, params, grads, units,
-        activations, loss, loss_param, dropout, -1, work,
-    )  # fmt: skip
-    coefs_end = n_coefs(units)
-    penalty = 0.5 * alpha * squared_norm(params[:coefs_end]) / weight_sum
-    finish_gradient(params, grads, coefs_end, alpha, weight_sum)
+        data, rows, 0, rows.shape[0], False, params, grads, net, dropout, -1, work
+    )
+    n_coefs = net.param_offsets[net.units.shape[0] - 1]
+    penalty = 0.5 * alpha * squared_norm(params[:n_coefs]) / weight_sum
+    finish_gradient(params, grads, n_coefs, alpha, weight_sum)
     return data_loss + penalty
 
 
 @kernel
-def predict(X, params, units, activations, loss, chunk_rows, out):
-    """Forward pass only, in chunks of ``chunk_rows`` rows; writes ``out``.
+def predict(X, params, net, chunk_rows, out):
+    """The forward chain in chunks of ``chunk_rows`` rows; writes ``out``.
 
-    Only two work buffers of ``chunk_rows x max(hidden units)`` are kept.
+    Work buffers hold one chunk's layer outputs only.
     """
     n_samples = out.shape[0]
-    last = units.shape[0] - 2
-    width = 1
-    for layer in range(1, last + 1):
-        width = max(width, units[layer])
-    size = min(chunk_rows, n_samples) * width
-    buffer_a = np.empty(size, dtype=out.dtype)
-    buffer_b = np.empty(size, dtype=out.dtype)
-    no_pre = np.empty((0, 0), dtype=out.dtype)  # nothing to keep for backward
+    last = net.units.shape[0] - 2
+    size = min(chunk_rows, n_samples) * net.unit_offsets[last + 1]
+    acts = np.empty(size, dtype=out.dtype)
+    x_buffer = np.empty(0, dtype=out.dtype)  # chunks are not gathered
+    nothing = np.empty(0, dtype=out.dtype)  # no pre-activations or masks kept
+    no_dropout = np.zeros(last, dtype=np.float64)
     rows = np.arange(n_samples)
     for start in range(0, n_samples, chunk_rows):
         stop = min(start + chunk_rows, n_samples)
         n = stop - start
-        x = take_batch(X, rows, start, stop, False, buffer_a)
-        target = out[start:stop] if last == 0 else matrix_view(buffer_a, 0, n, units[1])
-        input_forward(x, coef_view(params, units, 0), target)
-        if last == 0:
-            output_forward(loss, target, intercept_view(params, units, 0), no_pre)
-            continue
-        activation_forward(
-            activations[0], target, intercept_view(params, units, 0), no_pre
-        )
-        current, spare = buffer_a, buffer_b
-        for layer in range(1, last + 1):
-            a_prev = matrix_view(current, 0, n, units[layer])
-            if layer == last:
-                target = out[start:stop]
-            else:
-                target = matrix_view(spare, 0, n, units[layer + 1])
-            dense_forward(a_prev, coef_view(params, units, layer), target)
-            bias = intercept_view(params, units, layer)
-            if layer == last:
-                output_forward(loss, target, bias, no_pre)
-            else:
-                activation_forward(activations[layer], target, bias, no_pre)
-            current, spare = spare, current
+        x = take_batch(X, rows, start, stop, False, x_buffer)
+        forward_chain(net, params, x, n, no_dropout, acts, nothing, nothing, nothing)
+        result = layer_block(acts, net, n, last)
+        for i in range(n):
+            for j in range(result.shape[1]):
+                out[start + i, j] = result[i, j]
+
+
+@kernel
+def loss_sum(net, p, y, sample_weight):
+    """``sum_i w_i l_i`` of the network's loss for predictions ``p``."""
+    return output_loss_sum(net.kernels, net.loss, p, y, sample_weight, net.loss_param)
