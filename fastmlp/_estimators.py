@@ -1349,7 +1349,6 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
-            self._check_two_classes()
         else:
             classes = unique_labels(y)
             if self.warm_start:
@@ -1444,22 +1443,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 )
             return False
         self.classes_ = unique_labels(classes)
-        self._check_two_classes()
         return True
-
-    def _check_two_classes(self):
-        # scikit-learn's MLP fits a constant model to a single class silently
-        if len(self.classes_) < 2 and self._y_type_of_classes() != "multilabel":
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in "
-                "the data, but the data contains only one class: "
-                f"{self.classes_[0]}."
-            )
-
-    def _y_type_of_classes(self):
-        binarizer = getattr(self, "_label_binarizer", None)
-        y_type = getattr(binarizer, "y_type_", "")
-        return "multilabel" if y_type.startswith("multilabel") else y_type
 
     def predict_log_proba(self, X):
         """Return the log of probability estimates.
