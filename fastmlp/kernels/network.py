@@ -50,6 +50,7 @@ from fastmlp.kernels.optimizers import (
     sgd_step,
     squared_norm,
 )
+from fastmlp.kernels.sums import pairwise_sum
 
 
 @kernel
@@ -185,9 +186,7 @@ def forward_backward(
     acts, pres, deltas, masks, dropped = work[3:]
     n = y.shape[0]
     last = units.shape[0] - 2
-    weight_sum = 0.0
-    for i in range(n):
-        weight_sum += w[i]
+    weight_sum = float(pairwise_sum(w))
     offsets = _layer_offsets(units, n)
 
     # forward: z = input @ W, then bias and activation in place, then dropout
@@ -399,10 +398,21 @@ def loss_and_gradient(
         X, Y, sample_weight, rows, 0, rows.shape[0], False, params, grads, units,
         activations, loss, loss_param, dropout, -1, work,
     )  # fmt: skip
-    coefs_end = n_coefs(units)
-    penalty = 0.5 * alpha * squared_norm(params[:coefs_end]) / weight_sum
-    finish_gradient(params, grads, coefs_end, alpha, weight_sum)
+    penalty = 0.5 * alpha * coef_squared_norm(params, units) / weight_sum
+    finish_gradient(params, grads, n_coefs(units), alpha, weight_sum)
     return data_loss + penalty
+
+
+@kernel
+def coef_squared_norm(params, units):
+    """``||W||^2`` summed layer by layer, as scikit-learn adds it up."""
+    total = 0.0
+    offset = 0
+    for layer in range(units.shape[0] - 1):
+        size = units[layer] * units[layer + 1]
+        total += squared_norm(params[offset : offset + size])
+        offset += size
+    return total
 
 
 @kernel
