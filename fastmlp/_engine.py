@@ -227,13 +227,13 @@ class Network:
 
     def mean_loss(self, X, Y, sample_weight, params):
         """The weighted mean data loss (no penalty) of the network on X, Y."""
-        from fastmlp.kernels.losses import output_loss_sum
+        from fastmlp.kernels.losses import output_loss_mean
 
         p = self.predict(X, params)
         Y = np.ascontiguousarray(Y, dtype=self.dtype).reshape(p.shape)
         w = np.ascontiguousarray(sample_weight, dtype=self.dtype)
-        total = output_loss_sum(self.loss_code, p, Y, w, self.loss_param)
-        return total / float(np.sum(w, dtype=np.float64))
+        weight_sum = float(np.sum(w, dtype=np.float64))
+        return output_loss_mean(self.loss_code, p, Y, w, weight_sum, self.loss_param)
 
 
 class FullBatchObjective:

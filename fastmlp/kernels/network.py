@@ -39,7 +39,7 @@ from fastmlp.kernels.dense import (
     input_backward_params,
     input_forward,
 )
-from fastmlp.kernels.losses import output_forward, output_loss_delta, output_loss_sum
+from fastmlp.kernels.losses import output_forward, output_loss_delta, output_loss_mean
 from fastmlp.kernels.optimizers import (
     ADAMW,
     SGD,
@@ -211,7 +211,7 @@ def forward_backward(
                     matrix_view(masks, offsets[layer], n, units[layer + 1]),
                     matrix_view(dropped, offsets[layer], n, units[layer + 1]),
                 )
-    data_loss = output_loss_sum(loss, out, y, w, loss_param) / weight_sum
+    data_loss = output_loss_mean(loss, out, y, w, weight_sum, loss_param)
 
     # backward: the layers' vector-Jacobian products in reverse order
     delta = matrix_view(deltas, offsets[last], n, units[last + 1])
