@@ -271,8 +271,8 @@ class Network:
         Y = read_only(np.reshape(Y, p.shape), self.dtype)
         w = read_only(sample_weight, self.dtype)
         guard.check_targets(self, Y, w, p.shape[0])
-        total = _network().loss_sum(self.bundle, p, Y, w)
-        return total / float(np.sum(w, dtype=np.float64))
+        weight_sum = float(np.sum(w, dtype=np.float64))
+        return _network().loss_mean(self.bundle, p, Y, w, weight_sum)
 
 
 class FullBatchObjective:

@@ -170,12 +170,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         saved = state.pop("_fastmlp_version", "unknown (before 0.1.0)")
         current = _fastmlp_version()
         if saved != current:
-            warnings.warn(
+            _warn(
                 f"Loading {type(self).__name__} saved by fastmlp {saved} with "
                 f"fastmlp {current}. This might lead to breaking code or invalid "
                 "results; refit the model with this version to be safe.",
                 InconsistentVersionWarning,
-                stacklevel=2,
             )
         super().__setstate__(state)
         optimizer = getattr(self, "_optimizer", None)
@@ -784,10 +783,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             batch_size = min(200, n_samples)
         else:
             if self.batch_size > n_samples:
-                warnings.warn(
+                _warn(
                     "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped",
-                    stacklevel=4,
+                    "sample size. It is going to be clipped"
                 )
             batch_size = np.clip(self.batch_size, 1, n_samples)
 
@@ -867,12 +865,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 checkpoint = None  # the epoch is recorded
 
                 if not (converged or incremental) and self.n_iter_ == self.max_iter:
-                    warnings.warn(
+                    _warn(
                         "Stochastic Optimizer: Maximum iterations (%d) "
                         "reached and the optimization hasn't converged yet."
                         % self.max_iter,
                         ConvergenceWarning,
-                        stacklevel=4,
                     )
                 # a callback's request to stop ends fit like convergence does
                 if tasks.end(state) or converged or incremental:
@@ -880,7 +877,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         except KeyboardInterrupt:
             if checkpoint is not None:
                 self._roll_back_epoch(checkpoint, params)
-            warnings.warn("Training interrupted by user.", stacklevel=4)
+            _warn("Training interrupted by user.")
 
         if early_stopping:
             self._set_weights(
@@ -1037,6 +1034,19 @@ def _scipy_callback(on_iteration):
     return callback
 
 
+def _warn(message, category=UserWarning):
+    """Warn from fastmlp, as scikit-learn's MLP warns from sklearn.
+
+    scikit-learn attributes its MLP's warnings to
+    ``sklearn.neural_network._multilayer_perceptron``; these are attributed to
+    ``fastmlp._estimators`` for every solver, so that
+    ``warnings.filterwarnings(..., module="fastmlp")`` selects them as
+    ``module="sklearn"`` selects scikit-learn's (``module="sklearn|fastmlp"``
+    selects both).
+    """
+    warnings.warn(message, category, stacklevel=2)
+
+
 def _lbfgs_iterations(result, max_iter, warn=True):
     """Iterations L-BFGS ran; warns as scikit-learn does when it did not
     converge (unless ``warn`` is False: a callback stopped it)."""
@@ -1055,7 +1065,7 @@ def _lbfgs_iterations(result, max_iter, warn=True):
             "\nYou might also want to scale the data as shown in:\n"
             "    https://scikit-learn.org/stable/modules/preprocessing.html"
         )
-        warnings.warn(message, ConvergenceWarning, stacklevel=3)
+        _warn(message, ConvergenceWarning)
     return n_iter
 
 
@@ -1384,7 +1394,6 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
-            self._check_two_classes()
         else:
             classes = unique_labels(y)
             if self.warm_start:
@@ -1479,22 +1488,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 )
             return False
         self.classes_ = unique_labels(classes)
-        self._check_two_classes()
         return True
-
-    def _check_two_classes(self):
-        # scikit-learn's MLP fits a constant model to a single class silently
-        if len(self.classes_) < 2 and self._y_type_of_classes() != "multilabel":
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in "
-                "the data, but the data contains only one class: "
-                f"{self.classes_[0]}."
-            )
-
-    def _y_type_of_classes(self):
-        binarizer = getattr(self, "_label_binarizer", None)
-        y_type = getattr(binarizer, "y_type_", "")
-        return "multilabel" if y_type.startswith("multilabel") else y_type
 
     def predict_log_proba(self, X):
         """Return the log of probability estimates.

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -312,3 +313,38 @@ def test_predict_sees_coefs_edited_in_place_or_assigned():
     np.testing.assert_allclose(model.predict_proba(X_CLF), expected(), rtol=1e-12)
     model.coefs_ = [2.0 * c for c in model.coefs_]  # new arrays
     np.testing.assert_allclose(model.predict_proba(X_CLF), expected(), rtol=1e-12)
+
+
+def _warnings_of_fit(model, ignore_module=None):
+    """(category, file) of each warning a fit gives; ``ignore_module`` applies
+    scikit-learn's gallery filter with that ``module=`` pattern."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        if ignore_module is not None:
+            warnings.filterwarnings(
+                "ignore", category=ConvergenceWarning, module=ignore_module
+            )
+        model.fit(X_CLF, Y_CLF)
+    return [(w.category, w.filename) for w in record]
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_warnings_come_from_fastmlp_as_sklearns_come_from_sklearn(solver):
+    """Every solver's warnings are attributed to fastmlp/_estimators.py, so a
+    ``module=`` filter selects them as it selects scikit-learn's: the README's
+    ``module="sklearn|fastmlp"`` silences both libraries, while the gallery's
+    ``module="sklearn"`` only scikit-learn's."""
+    reference, model = _pair("MLPClassifier", solver=solver, max_iter=2, batch_size=500)
+    expected = {ConvergenceWarning} | ({UserWarning} if solver != "lbfgs" else set())
+    for fitted, source in (
+        (reference, "sklearn/neural_network/_multilayer_perceptron.py"),
+        (model, "fastmlp/_estimators.py"),
+    ):
+        warned = _warnings_of_fit(fitted)
+        assert {category for category, _ in warned} == expected
+        assert all(Path(file).as_posix().endswith(source) for _, file in warned)
+        assert ConvergenceWarning not in dict(
+            _warnings_of_fit(fitted, "sklearn|fastmlp")
+        )
+    assert ConvergenceWarning not in dict(_warnings_of_fit(model, "fastmlp"))
+    assert ConvergenceWarning in dict(_warnings_of_fit(model, "sklearn"))

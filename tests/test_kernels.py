@@ -38,7 +38,7 @@ from fastmlp.kernels.losses import (
     output_backward,
     output_forward,
     output_loss_delta,
-    output_loss_sum,
+    output_loss_mean,
 )
 from fastmlp.kernels.optimizers import adam_learning_rate, adam_step, sgd_step
 
@@ -59,6 +59,12 @@ GRAD_RTOL = 1e-6
 # absolute_error) are fastmlp's own and use the exact gradient.
 MEAN_OVER_OUTPUTS = {"squared_error"}
 EMPTY = {dtype: np.empty((0, 0), dtype=dtype) for dtype in DTYPES}
+
+
+def loss_sum_of(spec, p, y, w, param):
+    """``sum_i w_i l_i`` from an output loss's weighted mean ``loss_mean``."""
+    total = float(np.sum(w, dtype=np.float64))
+    return spec.loss_mean(p, y, w, total, param) * total
 
 
 def _param(name):
@@ -283,7 +289,7 @@ def test_output_delta_is_loss_gradient(name, n_outputs):
     def objective():
         p = z.copy()
         spec.forward(p, bias, EMPTY[np.float64])
-        return spec.loss_sum(p, y, w, param)
+        return loss_sum_of(spec, p, y, w, param)
 
     p = z.copy()
     spec.forward(p, bias, EMPTY[np.float64])
@@ -312,7 +318,7 @@ def test_output_delta_is_gradient_for_single_output(name):
     def objective():
         p = z.copy()
         spec.forward(p, bias, EMPTY[np.float64])
-        return spec.loss_sum(p, y, w, param)
+        return loss_sum_of(spec, p, y, w, param)
 
     p = z.copy()
     spec.forward(p, bias, EMPTY[np.float64])
@@ -345,7 +351,7 @@ SKLEARN_LOSSES = [name for name in LOSSES if name not in OWN_LOSSES]
 @pytest.mark.parametrize("n_outputs", [1, 4])
 @pytest.mark.parametrize("name", SKLEARN_LOSSES)
 def test_loss_matches_sklearn(name, n_outputs, weighted):
-    """loss_sum / sum(w) is scikit-learn's LOSS_FUNCTIONS[name] to 1e-12."""
+    """The weighted mean loss is scikit-learn's LOSS_FUNCTIONS[name] to 1e-12."""
     if name not in LOSS_FUNCTIONS:
         pytest.fail(f"scikit-learn has no loss {name!r} to compare with")
     if OUTPUT_LOSSES[name].activation == "softmax" and n_outputs == 1:
@@ -358,7 +364,7 @@ def test_loss_matches_sklearn(name, n_outputs, weighted):
     else:
         expected = LOSS_FUNCTIONS[name](y, p)
         w = np.ones_like(w)
-    actual = OUTPUT_LOSSES[name].loss_sum(p, y, w, 0.0) / w.sum()
+    actual = OUTPUT_LOSSES[name].loss_mean(p, y, w, w.sum(), 0.0)
     assert np.isfinite(actual)
     assert_allclose(actual, expected, rtol=1e-12)
 
@@ -370,7 +376,7 @@ def test_loss_matches_reference(name, n_outputs):
     rng = np.random.default_rng(17)
     p, y, w = _loss_problem(name, rng, 12, n_outputs)
     p = _with_boundary_probabilities(name, p, y)
-    actual = OUTPUT_LOSSES[name].loss_sum(p, y, w, _param(name))
+    actual = loss_sum_of(OUTPUT_LOSSES[name], p, y, w, _param(name))
     assert_allclose(actual, reference.loss_sum(name, p, y, w), rtol=1e-12)
 
 
@@ -382,11 +388,11 @@ def test_own_losses_against_sklearn_metrics():
     rng = np.random.default_rng(18)
     p, y = rng.normal(size=(30, 2)), rng.normal(size=(30, 2))
     w = rng.uniform(0.5, 2.0, size=30)
-    mae = OUTPUT_LOSSES["absolute_error"].loss_sum(p, y, w, 0.0) / w.sum()
+    mae = OUTPUT_LOSSES["absolute_error"].loss_mean(p, y, w, w.sum(), 0.0)
     assert_allclose(mae, mean_absolute_error(y, p, sample_weight=w), rtol=1e-12)
-    small = OUTPUT_LOSSES["huber"].loss_sum(p, y, w, 100.0) / w.sum()
+    small = OUTPUT_LOSSES["huber"].loss_mean(p, y, w, w.sum(), 100.0)
     assert_allclose(small, 0.5 * mean_squared_error(y, p, sample_weight=w), rtol=1e-12)
-    large = OUTPUT_LOSSES["huber"].loss_sum(p + 1e3, y, w, 0.5) / w.sum()
+    large = OUTPUT_LOSSES["huber"].loss_mean(p + 1e3, y, w, w.sum(), 0.5)
     expected = 0.5 * (np.average(np.abs(p + 1e3 - y), weights=w, axis=0) - 0.25)
     assert_allclose(large, expected.mean(), rtol=1e-12)
 
@@ -404,7 +410,7 @@ def test_loss_with_zero_targets_matches_sklearn(name):
     p, y, w = _loss_problem(name, rng, 10, 3)
     y[::2] = 0.0
     expected = LOSS_FUNCTIONS[name](y, p, sample_weight=w)
-    actual = OUTPUT_LOSSES[name].loss_sum(p, y, w, 0.0) / w.sum()
+    actual = OUTPUT_LOSSES[name].loss_mean(p, y, w, w.sum(), 0.0)
     assert_allclose(actual, expected, rtol=1e-12)
 
 
@@ -418,14 +424,14 @@ def test_loss_float32_matches_reference(name):
     rng = np.random.default_rng(9)
     p, y, w = _loss_problem(name, rng, 12, 3, dtype=np.float32)
     p = _with_boundary_probabilities(name, p, y)
-    actual = OUTPUT_LOSSES[name].loss_sum(p, y, w, _param(name))
+    actual = loss_sum_of(OUTPUT_LOSSES[name], p, y, w, _param(name))
     assert isinstance(actual, float)
     assert_allclose(actual, reference.loss_sum(name, p, y, w), rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", LOSSES)
 def test_loss_switch_dispatches_by_code(name):
-    """output_forward/backward/loss_sum/loss_delta(code, ...) run the
+    """output_forward/backward/loss_mean/loss_delta(code, ...) run the
     registry's kernels."""
     spec = OUTPUT_LOSSES[name]
     code = LOSS_CODES[name]
@@ -438,8 +444,8 @@ def test_loss_switch_dispatches_by_code(name):
     y = _targets(name, rng, 6, 3)
     w = rng.uniform(0.5, 2.0, size=6)
     param = _param(name)
-    assert output_loss_sum(code, actual, y, w, param) == spec.loss_sum(
-        expected, y, w, param
+    assert output_loss_mean(code, actual, y, w, w.sum(), param) == spec.loss_mean(
+        expected, y, w, w.sum(), param
     )
     expected_delta, actual_delta = np.empty_like(z), np.empty_like(z)
     spec.delta(expected, y, w, param, expected_delta)
@@ -964,7 +970,7 @@ def test_log_losses_finite_at_certain_probabilities(activation, dtype):
     y = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=dtype)
     w = np.array([1.0, 2.0, 0.5], dtype=dtype)
     for name in names:
-        value = OUTPUT_LOSSES[name].loss_sum(p, y, w, 0.0)
+        value = loss_sum_of(OUTPUT_LOSSES[name], p, y, w, 0.0)
         assert np.isfinite(value)
         assert_allclose(value, reference.loss_sum(name, p, y, w), rtol=1e-12)
         # the wrong rows cost at least -log(eps) each, weighted

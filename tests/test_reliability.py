@@ -434,9 +434,6 @@ FASTMLP_ONLY = [
      _set(_ONES, 0, -1.0), ValueError, "Negative values in data passed to"),
     ("sample_weight negative, lbfgs", "MLPRegressor", {"solver": "lbfgs"},
      X_REG, Y_REG, _set(_ONES, 0, -1.0), ValueError, "Negative values"),
-    # scikit-learn fits a constant model without a word
-    ("y with one class", "MLPClassifier", {}, X_CLF, np.zeros(80), None,
-     ValueError, "at least 2 classes"),
     # scikit-learn trains to a NaN loss (log of a negative target)
     ("poisson with negative y", "MLPRegressor", {"loss": "poisson"}, X_REG,
      Y_REG, None, ValueError, "negative which is not allowed for Poisson"),
@@ -525,8 +522,54 @@ def test_one_class_in_a_partial_fit_batch_is_fine():
     model = _model("MLPClassifier")
     model.partial_fit(X_CLF, Y_CLF, classes=[0, 1, 2])
     model.partial_fit(X_CLF[Y_CLF == 1], Y_CLF[Y_CLF == 1])
-    with pytest.raises(ValueError, match="at least 2 classes"):
-        _model("MLPClassifier").partial_fit(X_CLF[:3], [1, 1, 1], classes=[1])
+
+
+def _fit_recording_warnings(model, how, X, y):
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        if how == "fit":
+            model.fit(X, y)
+        else:
+            model.partial_fit(X, y, classes=np.unique(y))
+            model.partial_fit(X, y)
+    return [(w.category, str(w.message)) for w in record]
+
+
+@pytest.mark.parametrize(
+    "how, params",
+    [
+        ("fit", {"solver": "adam"}),
+        ("fit", {"solver": "sgd", "early_stopping": True}),
+        ("fit", {"solver": "lbfgs"}),
+        ("partial_fit", {"solver": "adam"}),
+        ("partial_fit", {"solver": "sgd"}),
+    ],
+)
+def test_one_class_y_fits_and_predicts_it_like_sklearn(how, params):
+    """A y with a single class trains one logistic output towards that class,
+    as in scikit-learn: same attributes, warnings, loss and predictions."""
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(X_CLF, columns=[f"f{i}" for i in range(X_CLF.shape[1])])
+    y = pd.Series(np.full(len(X), "only"), name="label")
+    params = {"hidden_layer_sizes": (6,), "max_iter": 20, "random_state": 0, **params}
+    models, warned = [], []
+    for module in (neural_network, fastmlp):
+        model = module.MLPClassifier(**params)
+        warned.append(_fit_recording_warnings(model, how, X, y))
+        models.append(model)
+    reference, model = models
+    assert warned[1] == warned[0]
+    assert model.classes_.tolist() == ["only"] == reference.classes_.tolist()
+    assert (model.n_outputs_, model.out_activation_) == (1, "logistic")
+    assert model.n_iter_ == reference.n_iter_
+    np.testing.assert_array_equal(model.feature_names_in_, reference.feature_names_in_)
+    np.testing.assert_allclose(model.loss_, reference.loss_, rtol=1e-10)
+    for attribute in ("validation_scores_", "best_validation_score_"):
+        assert getattr(model, attribute, None) == getattr(reference, attribute, None)
+    assert (model.predict(X) == "only").all()
+    np.testing.assert_allclose(
+        model.predict_proba(X), reference.predict_proba(X), rtol=1e-10, atol=1e-14
+    )
 
 
 @pytest.mark.parametrize("how", ["predict", "partial_fit", "warm_start"])
@@ -571,6 +614,12 @@ EDGE_CASES = {
         "MLPClassifier",
         {},
         lambda: (X_CLF.astype(object), Y_CLF),
+    ),
+    "y with one class": ("MLPClassifier", {}, lambda: (X_CLF, np.zeros(80))),
+    "y with one class, lbfgs": (
+        "MLPClassifier",
+        {"solver": "lbfgs"},
+        lambda: (X_CLF, np.ones(80)),
     ),
     "one unit": (
         "MLPRegressor",

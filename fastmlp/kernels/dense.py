@@ -25,6 +25,7 @@ from numba import types
 from numba.extending import overload
 
 from fastmlp.kernels._compile import kernel
+from fastmlp.kernels.sums import column_sums
 
 # Up to this many rows, the forward product runs row by row as matrix-vector
 # products: a matrix product would first pack (copy) all of ``coef``, which
@@ -42,14 +43,6 @@ def dense_forward(x, coef, out):
             np.dot(coef_t, x[i], out[i])
     else:
         np.dot(x, coef, out)
-
-
-@kernel
-def column_sums(delta, out):
-    out[:] = 0.0
-    for i in range(delta.shape[0]):
-        for j in range(delta.shape[1]):
-            out[j] += delta[i, j]
 
 
 @kernel

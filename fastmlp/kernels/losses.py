@@ -3,9 +3,9 @@
 Each entry pairs the output activation's kernels (``forward(z, bias, pre)`` and
 ``backward(pre, a, delta)``, the contracts of the hidden activations) with
 
-- ``loss_sum(p, y, sample_weight, param)``, returning ``sum_i w_i * l_i``, the
-  weighted sum over the rows of the per-sample loss, in float64 (the mean loss
-  scikit-learn reports is that sum divided by ``sum_i w_i``), and
+- ``loss_mean(p, y, sample_weight, weight_sum, param)``, returning the
+  weighted mean ``sum_i w_i * l_i / weight_sum`` of the per-sample loss, in
+  float64, with ``weight_sum = sum_i w_i``, and
 - ``delta(p, y, sample_weight, param, out)``, the backward kernel of the output
   layer: ``out = dL/dz`` for ``L = sum_i w_i * l_i``, the pre-activation ``z``.
 
@@ -15,7 +15,10 @@ the loss), so their delta is the same: ``w_i * (p - y)`` (``output_delta``).
 The robust regression losses have the identity output and their own delta.
 
 Losses follow scikit-learn's ``_base.LOSS_FUNCTIONS`` exactly, including the
-clipping of probabilities to ``[eps, 1 - eps]`` of the dtype.
+clipping of probabilities to ``[eps, 1 - eps]`` of the dtype, and in its order
+of operations: each output's weighted mean over the rows (NumPy's sums, see
+``sums``), then the outputs combined; in float64 the result has scikit-learn's
+bits wherever ``np.log`` and ``np.exp`` give the same bits as numba's.
 """
 
 from typing import NamedTuple
@@ -30,6 +33,7 @@ from fastmlp.kernels.activations import (
     logistic_backward,
     logistic_forward,
 )
+from fastmlp.kernels.sums import column_sums, pairwise_sum
 
 
 @kernel
@@ -74,16 +78,35 @@ def exp_backward(pre, a, delta):
 
 
 @kernel
-def squared_error_sum(p, y, sample_weight, param):
-    # scikit-learn: 0.5 * mean over outputs of the weighted mean of (y - p)**2
-    total = 0.0
+def _column_means(terms, sample_weight, weight_sum):
+    """``np.average(terms, weights=sample_weight, axis=0)`` in NumPy's order:
+    scikit-learn's mean over the rows of each output's loss term."""
+    for i in range(terms.shape[0]):
+        for j in range(terms.shape[1]):
+            terms[i, j] *= sample_weight[i]
+    means = np.empty(terms.shape[1])
+    column_sums(terms, means)
+    for j in range(means.shape[0]):
+        means[j] /= weight_sum
+    return means
+
+
+@kernel
+def _xlogy(x, y):
+    # scipy.special.xlogy: 0 where x is 0
+    return 0.0 if x == 0.0 else x * np.log(y)
+
+
+@kernel
+def squared_error_mean(p, y, sample_weight, weight_sum, param):
+    # 0.5 * mean over outputs of the weighted mean of (y - p)**2
+    terms = np.empty(p.shape)
     for i in range(p.shape[0]):
-        row = 0.0
         for j in range(p.shape[1]):
             diff = np.float64(y[i, j]) - np.float64(p[i, j])
-            row += diff * diff
-        total += sample_weight[i] * row
-    return 0.5 * total / p.shape[1]
+            terms[i, j] = diff * diff
+    means = _column_means(terms, sample_weight, weight_sum)
+    return 0.5 * (pairwise_sum(means) / p.shape[1])
 
 
 @kernel
@@ -96,74 +119,61 @@ def _clip_probability(value, eps):
 
 
 @kernel
-def log_loss_sum(p, y, sample_weight, param):
+def log_loss_mean(p, y, sample_weight, weight_sum, param):
     eps = float(np.finfo(p.dtype).eps)
-    total = 0.0
+    terms = np.empty(p.shape)
     for i in range(p.shape[0]):
-        row = 0.0
         for j in range(p.shape[1]):
-            if y[i, j] != 0:
-                row -= y[i, j] * np.log(_clip_probability(np.float64(p[i, j]), eps))
-        total += sample_weight[i] * row
-    return total
+            prob = _clip_probability(np.float64(p[i, j]), eps)
+            terms[i, j] = _xlogy(np.float64(y[i, j]), prob)
+    return -pairwise_sum(_column_means(terms, sample_weight, weight_sum))
 
 
 @kernel
-def binary_log_loss_sum(p, y, sample_weight, param):
+def binary_log_loss_mean(p, y, sample_weight, weight_sum, param):
     eps = float(np.finfo(p.dtype).eps)
-    total = 0.0
+    terms = np.empty(p.shape)
     for i in range(p.shape[0]):
-        row = 0.0
         for j in range(p.shape[1]):
             prob = _clip_probability(np.float64(p[i, j]), eps)
             target = np.float64(y[i, j])
-            if target != 0.0:
-                row -= target * np.log(prob)
-            if target != 1.0:
-                row -= (1.0 - target) * np.log(1.0 - prob)
-        total += sample_weight[i] * row
-    return total
+            terms[i, j] = _xlogy(target, prob) + _xlogy(1.0 - target, 1.0 - prob)
+    return -pairwise_sum(_column_means(terms, sample_weight, weight_sum))
 
 
 @kernel
-def poisson_sum(p, y, sample_weight, param):
+def poisson_mean(p, y, sample_weight, weight_sum, param):
     # half Poisson deviance, with scikit-learn's constant term xlogy(y, y) - y
-    total = 0.0
+    terms = np.empty(p.shape)
     for i in range(p.shape[0]):
-        row = 0.0
         for j in range(p.shape[1]):
             target = np.float64(y[i, j])
             pred = np.float64(p[i, j])
-            if target != 0.0:
-                row += target * np.log(target / pred)
-            row += pred - target
-        total += sample_weight[i] * row
-    return total
+            terms[i, j] = _xlogy(target, target / pred) - target + pred
+    return pairwise_sum(_column_means(terms, sample_weight, weight_sum))
 
 
 @kernel
-def huber_sum(p, y, sample_weight, param):
+def huber_mean(p, y, sample_weight, weight_sum, param):
     # mean over outputs of 0.5 r**2 for |r| <= param, param * (|r| - param / 2)
-    total = 0.0
+    terms = np.empty(p.shape)
     for i in range(p.shape[0]):
-        row = 0.0
         for j in range(p.shape[1]):
             r = abs(np.float64(p[i, j]) - np.float64(y[i, j]))
-            row += 0.5 * r * r if r <= param else param * (r - 0.5 * param)
-        total += sample_weight[i] * row
-    return total / p.shape[1]
+            terms[i, j] = 0.5 * r * r if r <= param else param * (r - 0.5 * param)
+    means = _column_means(terms, sample_weight, weight_sum)
+    return pairwise_sum(means) / p.shape[1]
 
 
 @kernel
-def absolute_error_sum(p, y, sample_weight, param):
+def absolute_error_mean(p, y, sample_weight, weight_sum, param):
     # mean over outputs of |p - y|
-    total = 0.0
+    terms = np.empty(p.shape)
     for i in range(p.shape[0]):
-        row = 0.0
         for j in range(p.shape[1]):
-            row += abs(np.float64(p[i, j]) - np.float64(y[i, j]))
-        total += sample_weight[i] * row
-    return total / p.shape[1]
+            terms[i, j] = abs(np.float64(p[i, j]) - np.float64(y[i, j]))
+    means = _column_means(terms, sample_weight, weight_sum)
+    return pairwise_sum(means) / p.shape[1]
 
 
 @kernel
@@ -200,27 +210,27 @@ class OutputLoss(NamedTuple):
     activation: str  # its name, from fastmlp._registry
     forward: object
     backward: object
-    loss_sum: object
+    loss_mean: object
     delta: object
 
 
-def _output_loss(name, kernels, loss_sum, delta=output_delta):
-    return OutputLoss(OUTPUT_ACTIVATION_OF_LOSS[name], *kernels, loss_sum, delta)
+def _output_loss(name, kernels, loss_mean, delta=output_delta):
+    return OutputLoss(OUTPUT_ACTIVATION_OF_LOSS[name], *kernels, loss_mean, delta)
 
 
 _IDENTITY = (identity_forward, identity_backward)
 OUTPUT_LOSSES = {
-    "squared_error": _output_loss("squared_error", _IDENTITY, squared_error_sum),
+    "squared_error": _output_loss("squared_error", _IDENTITY, squared_error_mean),
     "log_loss": _output_loss(
-        "log_loss", (softmax_forward, softmax_backward), log_loss_sum
+        "log_loss", (softmax_forward, softmax_backward), log_loss_mean
     ),
     "binary_log_loss": _output_loss(
-        "binary_log_loss", (logistic_forward, logistic_backward), binary_log_loss_sum
+        "binary_log_loss", (logistic_forward, logistic_backward), binary_log_loss_mean
     ),
-    "poisson": _output_loss("poisson", (exp_forward, exp_backward), poisson_sum),
-    "huber": _output_loss("huber", _IDENTITY, huber_sum, huber_delta),
+    "poisson": _output_loss("poisson", (exp_forward, exp_backward), poisson_mean),
+    "huber": _output_loss("huber", _IDENTITY, huber_mean, huber_delta),
     "absolute_error": _output_loss(
-        "absolute_error", _IDENTITY, absolute_error_sum, absolute_error_delta
+        "absolute_error", _IDENTITY, absolute_error_mean, absolute_error_delta
     ),
 }
 check_registry(OUTPUT_LOSSES, OUTPUT_ACTIVATION_OF_LOSS, "output loss")
@@ -229,5 +239,5 @@ LOSS_CODES = {name: code for code, name in enumerate(OUTPUT_LOSSES)}
 
 output_forward = make_switch([loss.forward for loss in OUTPUT_LOSSES.values()])
 output_backward = make_switch([loss.backward for loss in OUTPUT_LOSSES.values()])
-output_loss_sum = make_switch([loss.loss_sum for loss in OUTPUT_LOSSES.values()])
+output_loss_mean = make_switch([loss.loss_mean for loss in OUTPUT_LOSSES.values()])
 output_loss_delta = make_switch([loss.delta for loss in OUTPUT_LOSSES.values()])

@@ -61,6 +61,7 @@ from fastmlp.kernels.optimizers import (
     sgd_step,
     squared_norm,
 )
+from fastmlp.kernels.sums import pairwise_sum
 
 _ACTIVATIONS = list(HIDDEN_ACTIVATIONS.values())
 _LOSSES = list(OUTPUT_LOSSES.values())
@@ -68,7 +69,7 @@ activation_forward = make_selector([a.forward for a in _ACTIVATIONS], "activatio
 activation_backward = make_selector([a.backward for a in _ACTIVATIONS], "activations")
 output_forward = make_selector([loss.forward for loss in _LOSSES], "loss")
 output_backward = make_selector([loss.backward for loss in _LOSSES], "loss")
-output_loss_sum = make_selector([loss.loss_sum for loss in _LOSSES], "loss")
+output_loss_mean = make_selector([loss.loss_mean for loss in _LOSSES], "loss")
 output_loss_delta = make_selector([loss.delta for loss in _LOSSES], "loss")
 
 
@@ -245,15 +246,13 @@ def forward_backward(
             w[r] = sample_weight[rows[start + r]]
     else:
         w = sample_weight[start:stop]
-    weight_sum = 0.0
-    for i in range(n):
-        weight_sum += w[i]
+    weight_sum = float(pairwise_sum(w))
 
     forward_chain(net, params, x, n, dropout, acts, pres, masks, dropped)
     last = net.units.shape[0] - 2
     out = layer_block(acts, net, n, last)
-    data_loss = (
-        output_loss_sum(net.kernels, net.loss, out, y, w, net.loss_param) / weight_sum
+    data_loss = output_loss_mean(
+        net.kernels, net.loss, out, y, w, weight_sum, net.loss_param
     )
     delta = layer_block(deltas, net, n, last)
     output_loss_delta(net.kernels, net.loss, out, y, w, net.loss_param, delta)
@@ -366,9 +365,19 @@ def loss_and_gradient(data, rows, params, grads, net, dropout, alpha, work):
         data, rows, 0, rows.shape[0], False, params, grads, net, dropout, -1, work
     )
     n_coefs = net.param_offsets[net.units.shape[0] - 1]
-    penalty = 0.5 * alpha * squared_norm(params[:n_coefs]) / weight_sum
+    penalty = 0.5 * alpha * coef_squared_norm(params, net) / weight_sum
     finish_gradient(params, grads, n_coefs, alpha, weight_sum)
     return data_loss + penalty
+
+
+@kernel
+def coef_squared_norm(params, net):
+    """``||W||^2`` summed layer by layer, as scikit-learn adds it up."""
+    total = 0.0
+    for layer in range(net.units.shape[0] - 1):
+        start = net.param_offsets[layer]
+        total += squared_norm(params[start : net.param_offsets[layer + 1]])
+    return total
 
 
 @kernel
@@ -397,6 +406,8 @@ def predict(X, params, net, chunk_rows, out):
 
 
 @kernel
-def loss_sum(net, p, y, sample_weight):
-    """``sum_i w_i l_i`` of the network's loss for predictions ``p``."""
-    return output_loss_sum(net.kernels, net.loss, p, y, sample_weight, net.loss_param)
+def loss_mean(net, p, y, sample_weight, weight_sum):
+    """``sum_i w_i l_i / weight_sum``, the network's loss for predictions ``p``."""
+    return output_loss_mean(
+        net.kernels, net.loss, p, y, sample_weight, weight_sum, net.loss_param
+    )
