@@ -4,6 +4,7 @@
 for ``sklearn.neural_network``'s estimators of the same names.
 """
 
+from fastmlp._compilation import CompilationNotice
 from fastmlp._estimators import (
     InconsistentVersionWarning,
     MLPClassifier,
@@ -14,6 +15,7 @@ from fastmlp._interop import from_sklearn
 __version__ = "0.1.0"
 
 __all__ = [
+    "CompilationNotice",
     "InconsistentVersionWarning",
     "MLPClassifier",
     "MLPRegressor",

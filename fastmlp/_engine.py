@@ -49,6 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastmlp import _array_guard as guard
+from fastmlp import _compilation
 from fastmlp._registry import HIDDEN_ACTIVATION_INIT_FACTORS
 
 # rows per chunk in predict: bounds its work buffer (every layer's output
@@ -198,9 +199,7 @@ class Network:
         """The same network computing in ``dtype``."""
         if np.dtype(dtype) == self.dtype:
             return self
-        return Network(
-            self.units, self.activations, self.loss, dtype, self.loss_param
-        )
+        return Network(self.units, self.activations, self.loss, dtype, self.loss_param)
 
     def pack(self, coefs, intercepts):
         """The flat parameter vector of ``coefs`` and ``intercepts`` (a copy).
@@ -250,6 +249,13 @@ class Network:
             np.empty(dropout_size, dtype=self.dtype),
         )
 
+    def compile_key(self, kernel, X=None):
+        """What fixes the argument types of ``kernel``'s compiled version
+        for this network (see ``fastmlp._compilation``)."""
+        input_kind = "dense" if X is None or isinstance(X, np.ndarray) else "csr"
+        activations = "+".join(sorted(set(self.activations))) or "no hidden layer"
+        return (kernel, activations, self.loss, self.dtype.name, input_kind)
+
     def no_dropout(self):
         """The dropout rates of a network trained without dropout."""
         return np.zeros(len(self.activations), dtype=np.float64)
@@ -262,7 +268,15 @@ class Network:
         guard.check_params(self, params)
         chunk_rows = PREDICT_CHUNK_ELEMENTS // int(self.units[1:].sum())
         chunk_rows = max(1, min(PREDICT_CHUNK_ROWS, chunk_rows))
-        _network().predict(X, params, self.bundle, chunk_rows, out)
+        _compilation.call(
+            _network().predict,
+            self.compile_key("predict", X),
+            X,
+            params,
+            self.bundle,
+            chunk_rows,
+            out,
+        )
         return out
 
     def mean_loss(self, X, Y, sample_weight, params):
@@ -272,7 +286,9 @@ class Network:
         w = read_only(sample_weight, self.dtype)
         guard.check_targets(self, Y, w, p.shape[0])
         weight_sum = float(np.sum(w, dtype=np.float64))
-        return _network().loss_mean(self.bundle, p, Y, w, weight_sum)
+        kernel = _network().loss_mean
+        key = self.compile_key("loss_mean")
+        return _compilation.call(kernel, key, self.bundle, p, Y, w, weight_sum)
 
 
 class FullBatchObjective:
@@ -300,7 +316,9 @@ class FullBatchObjective:
         if np.shape(packed) != self.params.shape:
             guard.check_params(net, np.asarray(packed), "the packed parameters")
         self.params[:] = packed
-        value = _network().loss_and_gradient(
+        value = _compilation.call(
+            _network().loss_and_gradient,
+            net.compile_key("loss_and_gradient", self.X),
             (self.X, self.Y, self.sample_weight),
             self.rows,
             self.params,
@@ -401,9 +419,7 @@ class StochasticTrainer:
         """
         n_samples = self.Y.shape[0]
         shuffled = sample_order is not None
-        rows = read_only(
-            sample_order if shuffled else np.arange(n_samples), np.int64
-        )
+        rows = read_only(sample_order if shuffled else np.arange(n_samples), np.int64)
         guard.check_rows(rows, n_samples)
         if rows.shape[0] != n_samples:
             guard.check_array(rows, "rows", np.int64, shape=(n_samples,))
@@ -433,7 +449,9 @@ class StochasticTrainer:
     def _whole_batch_epoch(self, rows, shuffled, seed):
         # the whole epoch in one compiled call
         net = self.network
-        total, self.optimizer.step = _network().train_epoch(
+        total, self.optimizer.step = _compilation.call(
+            _network().train_epoch,
+            net.compile_key("train_epoch", self.X),
             (self.X, self.Y, self.sample_weight),
             rows,
             shuffled,
@@ -465,14 +483,21 @@ class StochasticTrainer:
             # a seed per batch and part: the same masks on any thread (a
             # tuple of ints hashes alike in every process)
             part_seed = -1 if seed < 0 else hash((seed, batch, part)) % 2**31
-            return kernels.forward_backward(
+            return _compilation.call(
+                kernels.forward_backward, net.compile_key("forward_backward", self.X),
                 data, rows, start, stop, shuffled, self.params, self.grads[part],
                 net.bundle, self.dropout, part_seed, self.work[part],
             )  # fmt: skip
 
         data = (self.X, self.Y, self.sample_weight)
         optimizer = self._optimizer_bundle()
-        penalty_alpha = kernels.l2_alpha(opt.solver_code, self.alpha)
+        update_key = net.compile_key("optimizer_update")
+
+        def update_range(*arguments):
+            return _compilation.call(kernels.optimizer_update, update_key, *arguments)
+
+        # the kernel's logic, run in Python: nothing to compile
+        penalty_alpha = kernels.l2_alpha.py_func(opt.solver_code, self.alpha)
         total = 0.0
         with pool or nullcontext():
             for batch, start in enumerate(range(0, rows.shape[0], self.batch_size)):
@@ -492,7 +517,7 @@ class StochasticTrainer:
                 update = (self.params, self.grads, net.n_coefs, weight_sum)
                 update += (optimizer, step)
                 norms = on_parts(
-                    kernels.optimizer_update,
+                    update_range,
                     [(*update, *bounds) for bounds in self.param_ranges],
                 )
                 opt.step = step

@@ -85,6 +85,7 @@ def jacobian(network, params, X, mode="auto"):
         activation) with respect to feature ``k``, at row ``i``.
     """
     from fastmlp import _array_guard as guard
+    from fastmlp import _compilation
     from fastmlp._engine import read_only
     from fastmlp.kernels import jacobian as kernels
 
@@ -97,10 +98,10 @@ def jacobian(network, params, X, mode="auto"):
     dtype = network.dtype
     if mode == "forward":
         directions, width = n_features, int(units[1:].max())
-        compute = kernels.jacobian_forward
+        compute, name = kernels.jacobian_forward, "jacobian_forward"
     else:
         directions, width = n_outputs, int(units.max())
-        compute = kernels.jacobian_reverse
+        compute, name = kernels.jacobian_reverse, "jacobian_reverse"
     chunk = max(
         1, min(MAX_CHUNK_ROWS, n_samples, BUFFER_ELEMENTS // (directions * width))
     )
@@ -122,5 +123,13 @@ def jacobian(network, params, X, mode="auto"):
         x = X[start:stop]
         x = x.toarray() if sp.issparse(x) else x
         x = read_only(x, dtype)
-        compute(x, params, network.bundle, work, out[start:stop])
+        _compilation.call(
+            compute,
+            network.compile_key(name),
+            x,
+            params,
+            network.bundle,
+            work,
+            out[start:stop],
+        )
     return out

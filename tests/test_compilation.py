@@ -1,0 +1,114 @@
+"""First calls into compiled code (``fastmlp._compilation``), the compile-ahead
+command (``python -m fastmlp warmup``) and compiles shared between processes."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numba import njit
+
+import fastmlp
+from fastmlp import _compilation
+from fastmlp.__main__ import main as fastmlp_main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def fresh_state(monkeypatch):
+    monkeypatch.setattr(_compilation, "_ready", set())
+    monkeypatch.setattr(_compilation, "_noticed", False)
+
+
+def _new_kernel():
+    # a dispatcher no other test compiled, so that the first call compiles
+    @njit
+    def add_one(values):
+        return values + 1.0
+
+    return add_one
+
+
+def test_a_slow_compile_gives_one_notice(fresh_state, monkeypatch):
+    monkeypatch.setattr(_compilation, "NOTICE_AFTER_SECONDS", 0.0)
+    kernel = _new_kernel()
+    with pytest.warns(fastmlp.CompilationNotice, match="happens once") as caught:
+        result = _compilation.call(kernel, ("add_one", "float64"), np.zeros(3))
+    assert np.array_equal(result, np.ones(3))
+    assert "python -m fastmlp warmup" in str(caught[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a second compile says nothing
+        _compilation.call(_new_kernel(), ("add_one", "other"), np.zeros(3))
+
+
+def test_a_fast_compile_or_a_compiled_kernel_gives_no_notice(fresh_state):
+    kernel = _new_kernel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _compilation.call(kernel, ("add_one", "float64"), np.zeros(3))
+        _compilation.call(kernel, ("add_one", "float64"), np.zeros(3))
+    assert ("add_one", "float64") in _compilation._ready
+
+
+def test_the_notice_can_be_silenced_by_category(fresh_state, monkeypatch):
+    monkeypatch.setattr(_compilation, "NOTICE_AFTER_SECONDS", 0.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=fastmlp.CompilationNotice)
+        _compilation.call(_new_kernel(), ("add_one", "float64"), np.zeros(3))
+    assert not caught
+
+
+def test_warmup_compiles_what_a_fit_of_that_configuration_needs(fresh_state):
+    argv = ["warmup", "--dtypes", "float64", "--inputs", "dense", "--losses"]
+    argv += ["squared_error", "--solvers", "adam,sgd", "--quiet"]
+    assert fastmlp_main(argv) == 0
+    assert ("train_epoch", "relu", "squared_error", "float64", "dense") in (
+        _compilation._ready
+    )
+    assert ("predict", "relu", "squared_error", "float64", "dense") in (
+        _compilation._ready
+    )
+
+
+def test_warmup_rejects_unknown_names(capsys):
+    with pytest.raises(SystemExit):
+        fastmlp_main(["warmup", "--activations", "relux"])
+    assert "unknown ['relux']" in capsys.readouterr().err
+    assert fastmlp_main(["compile"]) == 2
+
+
+_PREDICT_CHILD = """
+import pickle, sys
+import numpy as np
+from fastmlp.kernels import network
+model = pickle.loads(bytes.fromhex(sys.argv[1]))
+model.predict(np.ones((3, 4)))
+stats = network.predict.stats
+print(sum(stats.cache_misses.values()), sum(stats.cache_hits.values()))
+"""
+
+
+def test_workers_started_together_compile_once(tmp_path):
+    """Two processes on one empty cache folder: one compiles predict, the
+    other waits for the lock and loads the result from the cache."""
+    model = fastmlp.MLPRegressor(hidden_layer_sizes=(3,), max_iter=2).fit(
+        np.random.RandomState(0).randn(20, 4), np.arange(20.0)
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    command = [sys.executable, "-c", _PREDICT_CHILD, pickle.dumps(model).hex()]
+    children = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = sorted(json.loads("[" + c.communicate()[0].replace(" ", ",") + "]")
+                     for c in children)  # fmt: skip
+    assert all(c.returncode == 0 for c in children)
+    assert results == [[0, 1], [1, 0]]  # (misses, hits): one compiled, one loaded
