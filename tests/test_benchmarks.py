@@ -232,7 +232,8 @@ def test_first_use_sessions_tiny(monkeypatch):
         steps = FIRST_USE_STEPS | ({"jacobian"} if library == "fastmlp" else set())
         assert set(run["steps"]) == steps
         assert all(_positive(times) for times in run["steps"].values())
-        assert set(run["steps"]["fit_default"]["parts"]) == {"import", "fit"}
+        parts = run["steps"]["fit_default"]["parts"]
+        assert {"import", "fit", "numba_imported_by"} <= set(parts)
         assert run["python_start_measured_from"] == "the parent's launch time"
         assert _positive(run["second_fit"]) and _positive(run["process"])
         assert {"wall_seconds", "cpu_seconds"} <= set(run["first_fit_extra"])
@@ -241,6 +242,8 @@ def test_first_use_sessions_tiny(monkeypatch):
         assert session["wall_seconds"] <= process["wall_seconds"]
         assert run["steps"]["to_first_fit"]["wall_seconds"] <= session["wall_seconds"]
     assert "numba" in runs["fastmlp"]["versions"]
+    assert runs["fastmlp"]["steps"]["fit_default"]["parts"]["numba_imported_by"]
+    assert runs["sklearn"]["steps"]["fit_default"]["parts"]["numba_imported_by"] is None
     lines = report.first_use_lines(
         {
             "fastmlp_cold": None,
