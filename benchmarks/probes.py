@@ -3,11 +3,13 @@
 The parent calls :func:`fit_memory`, :func:`import_time` and
 :func:`first_fit`; each starts this file as a child (``python probes.py
 KIND JSON``), which prints one JSON object on its last line.
+:func:`first_use` starts ``first_use.py`` (a whole first session) instead.
 """
 
 import dataclasses
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -77,6 +79,38 @@ def first_fit(workload, cold=False):
         return _child("first_fit", payload)
     with tempfile.TemporaryDirectory() as folder:
         return _child("first_fit", payload, env={"NUMBA_CACHE_DIR": folder})
+
+
+def first_use(library, cache_dir=None, tiny=False, timeout=1800):
+    """One session of ``first_use.py`` for ``library`` in a fresh process.
+
+    ``library`` is ``'fastmlp'`` or ``'sklearn'``; ``cache_dir`` becomes the
+    child's ``NUMBA_CACHE_DIR`` (None: numba's default cache). Adds
+    ``process``: the child's wall seconds from launch to exit and its CPU
+    seconds (user + system, with any grandchildren), as this process sees them.
+    """
+    script = Path(__file__).with_name("first_use.py")
+    command = [sys.executable, str(script), library] + (["--tiny"] if tiny else [])
+    env = dict(os.environ)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = str(cache_dir)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    env["FIRST_USE_LAUNCH"] = repr(time.time())
+    start = time.perf_counter()
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=env
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise RuntimeError(f"first_use {library} failed:\n{result.stderr[-3000:]}")
+    session = json.loads(result.stdout.strip().splitlines()[-1])
+    session["process"] = {
+        "wall_seconds": wall,
+        "cpu_seconds": (after.ru_utime - before.ru_utime)
+        + (after.ru_stime - before.ru_stime),
+    }
+    return session
 
 
 def scale_memory(n_rows):

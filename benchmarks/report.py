@@ -2,6 +2,7 @@
 
 import math
 
+import first_use as first_use_session
 import libraries
 
 RATIO_NOTE = (
@@ -287,6 +288,68 @@ def startup_lines(startup):
     return lines
 
 
+FIRST_USE_COLUMNS = (
+    ("fastmlp_cold", "fastmlp cold"),
+    ("fastmlp_warm", "fastmlp warm"),
+    ("scikit_learn", "scikit-learn"),
+)
+
+
+def _seconds(step):
+    """``'wall / CPU'`` seconds of one step, or ``'-'``."""
+    if step is None:
+        return "-"
+    wall = "?" if step["wall_seconds"] is None else f"{step['wall_seconds']:.2f}"
+    return f"{wall} / {step['cpu_seconds']:.2f}"
+
+
+def first_use_table(first_use):
+    """The first session's steps: fastmlp cold, fastmlp warm, scikit-learn."""
+    columns = [(key, name) for key, name in FIRST_USE_COLUMNS if first_use[key]]
+    steps = [*first_use_session.STEPS.items(), ("process", "process, launch to exit")]
+    lines = []
+    for step, label in steps:
+        cells = [label]
+        for key, _ in columns:
+            run = first_use[key]
+            cells.append(
+                _seconds(
+                    run["process"] if step == "process" else run["steps"].get(step)
+                )
+            )
+        lines.append(cells)
+    header = ["step"] + [f"{name}, s (wall / CPU)" for _, name in columns]
+    return _table(header, lines, left=1)
+
+
+def first_use_lines(first_use):
+    """The heading, the table and the first fit's extra cost."""
+    any_run = first_use["fastmlp_warm"]
+    extra = []
+    for key, name in FIRST_USE_COLUMNS:
+        if first_use[key]:
+            cost = first_use[key]["first_fit_extra"]
+            extra.append(
+                f"{name} {cost['wall_seconds']:.3f} s wall / "
+                f"{cost['cpu_seconds']:.3f} s CPU"
+            )
+    return [
+        f"First use: one fresh Python process per library, "
+        f"{any_run['rows']:,} x {any_run['features']} make_classification "
+        "(random_state=0), each step timed inside the process, in this order; "
+        "CPU = the process's CPU seconds, all threads and children; cold = an "
+        "empty NUMBA_CACHE_DIR (fastmlp compiles everything), warm = the same "
+        "folder again in a second process; scikit-learn: the last of its "
+        f"runs ({len(first_use['scikit_learn_runs'])}); load "
+        "{:.1f}-{:.1f}".format(*first_use["load_average"]),
+        first_use_table(first_use),
+        "first default fit minus a second identical fit in the same process "
+        "(the library's import excluded, numba's included: fastmlp imports it "
+        "on the first fit; target for fastmlp warm: at most "
+        f"{first_use['first_fit_extra_target_seconds']:.1f} s): " + "; ".join(extra),
+    ]
+
+
 def headline(result):
     """The line 'fastmlp is N.Nx faster than scikit-learn' (or slower)."""
     ratio = result["summary"]["scikit_learn_ratio_geometric_mean"]
@@ -366,6 +429,8 @@ def text(result):
         )
     if result["startup"]:
         parts.append("Startup\n" + "\n".join(startup_lines(result["startup"])))
+    if result.get("first_use"):
+        parts.append("\n".join(first_use_lines(result["first_use"])))
     if result.get("scale"):
         parts.append(scale_line(result["scale"]))
     line = headline(result)

@@ -7,7 +7,9 @@ epoch). Libraries take turns over repeats; the report gives medians and
 ratios of medians (other library / fastmlp), the held-out score each reached,
 fastmlp's GFLOP/s against this machine's matmul peak, peak memory of a fit,
 a scaling sweep, fastmlp's fit time on 1 and 2 threads, the forward/reverse
-crossover of ``jacobian`` and startup costs. See ``workloads.py`` for the workloads.
+crossover of ``jacobian``, startup costs, and a first session step by step
+(``first_use.py``: fresh processes, fastmlp with an empty and then a warm numba
+cache, scikit-learn doing the same). See ``workloads.py`` for the workloads.
 
 Usage::
 
@@ -16,7 +18,9 @@ Usage::
                              [--no-memory] [--tiny]
 
 ``--quick`` (README's quickstart): the small workload in float64 and float32
-and the lbfgs workload in float64, at reduced sizes, 3 repeats, no sweep.
+and the lbfgs workload in float64, at reduced sizes, 3 repeats, no sweep
+(and no ``first_use``, which takes a minute or more with its cold cache,
+unless ``--only`` names it).
 ``--tiny`` shrinks every size further (for the test suite). torch, jax and
 matplotlib are optional: without them their parts are skipped with a note.
 """
@@ -40,7 +44,7 @@ import report
 import suite
 import workloads
 
-SECTIONS = ("sweep", "threads", "jacobian", "startup", "scale")
+SECTIONS = ("sweep", "threads", "jacobian", "startup", "first_use", "scale")
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -156,6 +160,7 @@ def run(args):
         "threads": None,
         "jacobian": None,
         "startup": None,
+        "first_use": None,
         "scale": None,
     }
     for workload, dtype_name in plan(args):
@@ -213,6 +218,13 @@ def run(args):
             small, repeats=1 if args.tiny else 3, cold=not (args.quick or args.tiny)
         )
         _log(f"startup: {time.perf_counter() - start:.1f} s")
+    if (not args.quick or args.only) and _wants(args, "first_use"):
+        start = time.perf_counter()
+        # tiny: fastmlp warm on numba's default cache only, scikit-learn once
+        result["first_use"] = suite.first_use(
+            args.tiny, cold=not args.tiny, sklearn_runs=1 if args.tiny else 2
+        )
+        _log(f"first_use: {time.perf_counter() - start:.1f} s")
     if (not args.quick or args.only) and _wants(args, "scale"):
         start = time.perf_counter()
         result["scale"] = probes.scale_memory(20_000 if args.tiny else 2_000_000)

@@ -4,6 +4,7 @@ import contextlib
 import dataclasses
 import os
 import statistics
+import tempfile
 import time
 import warnings
 
@@ -239,4 +240,34 @@ def startup(workload, repeats, cold):
         "first_fit_warm_cache": probes.first_fit(workload),
         "first_fit_cold_cache": probes.first_fit(workload, cold=True) if cold else None,
         "workload": workload.describe(),
+    }
+
+
+def first_use(tiny, cold=True, sklearn_runs=2):
+    """First sessions in fresh processes: fastmlp cold and warm, scikit-learn.
+
+    fastmlp runs twice on one new, empty ``NUMBA_CACHE_DIR``: cold (it
+    compiles everything the session uses) and then warm (it loads all of it
+    from that cache). Without ``cold`` (tests) it runs once, warm, on numba's
+    default cache. scikit-learn has no cache; it runs ``sklearn_runs`` times,
+    the first one before fastmlp's and the last one after them, so the OS's
+    file cache is warm for both libraries; the last one is the reported one.
+    """
+    load_before = os.getloadavg()[0]
+    sklearn = [probes.first_use("sklearn", tiny=tiny)]
+    if cold:
+        with tempfile.TemporaryDirectory(prefix="fastmlp-first-use-") as folder:
+            fastmlp_cold = probes.first_use("fastmlp", folder, tiny)
+            fastmlp_warm = probes.first_use("fastmlp", folder, tiny)
+    else:
+        fastmlp_cold, fastmlp_warm = None, probes.first_use("fastmlp", tiny=tiny)
+    for _ in range(sklearn_runs - 1):
+        sklearn.append(probes.first_use("sklearn", tiny=tiny))
+    return {
+        "fastmlp_cold": fastmlp_cold,
+        "fastmlp_warm": fastmlp_warm,
+        "scikit_learn": sklearn[-1],
+        "scikit_learn_runs": sklearn,
+        "load_average": [load_before, os.getloadavg()[0]],
+        "first_fit_extra_target_seconds": 0.3,
     }

@@ -95,6 +95,7 @@ def test_quick_tiny_writes_results(tmp_path):
         "sweep",
         "jacobian",
         "startup",
+        "first_use",
         "scale",
         "summary",
     } <= set(result)
@@ -118,6 +119,7 @@ def test_quick_tiny_writes_results(tmp_path):
     assert {"peak_mb", "fit_mb", "data_mb"} <= set(memory["fastmlp"])
     assert result["predict"] == [] and result["sweep"] is None
     assert result["scale"] is None  # full mode only
+    assert result["first_use"] is None  # never in --quick unless --only names it
     jacobian = result["jacobian"]
     assert [p["n_features"] for p in jacobian["points"]] == [2, 10, 50]
     for point in jacobian["points"]:
@@ -195,3 +197,71 @@ def test_bad_options_are_refused(options):
     )
     assert result.returncode == 2
     assert "error" in result.stderr
+
+
+FIRST_USE_STEPS = {
+    "python_start",
+    "data",
+    "fit_default",
+    "to_first_fit",
+    "predict_proba",
+    "fit_float32",
+    "fit_lbfgs",
+    "csr_fit_predict",
+    "fit_512x512",
+    "session",
+}
+
+
+def _positive(times):
+    return times["wall_seconds"] > 0 and times["cpu_seconds"] > 0
+
+
+def test_first_use_sessions_tiny(monkeypatch):
+    # fastmlp on numba's default cache (warm after the rest of the suite), so
+    # both children take seconds; the shape of the result only, no targets
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    probes = importlib.import_module("probes")
+    report = importlib.import_module("report")
+
+    runs = {lib: probes.first_use(lib, tiny=True) for lib in ("sklearn", "fastmlp")}
+
+    for library, run in runs.items():
+        assert run["library"] == library and run["tiny"] is True
+        assert run["rows"] == 200 and run["features"] == 20
+        steps = FIRST_USE_STEPS | ({"jacobian"} if library == "fastmlp" else set())
+        assert set(run["steps"]) == steps
+        assert all(_positive(times) for times in run["steps"].values())
+        parts = run["steps"]["fit_default"]["parts"]
+        assert {"import", "fit", "numba_imported_by"} <= set(parts)
+        assert run["python_start_measured_from"] == "the parent's launch time"
+        assert _positive(run["second_fit"]) and _positive(run["process"])
+        assert {"wall_seconds", "cpu_seconds"} <= set(run["first_fit_extra"])
+        assert run["n_iter"] == {"fit_default": 5, "again": 5}
+        session, process = run["steps"]["session"], run["process"]
+        assert session["wall_seconds"] <= process["wall_seconds"]
+        assert run["steps"]["to_first_fit"]["wall_seconds"] <= session["wall_seconds"]
+    assert "numba" in runs["fastmlp"]["versions"]
+    assert runs["fastmlp"]["steps"]["fit_default"]["parts"]["numba_imported_by"]
+    assert runs["sklearn"]["steps"]["fit_default"]["parts"]["numba_imported_by"] is None
+    lines = report.first_use_lines(
+        {
+            "fastmlp_cold": None,
+            "fastmlp_warm": runs["fastmlp"],
+            "scikit_learn": runs["sklearn"],
+            "scikit_learn_runs": [runs["sklearn"]],
+            "load_average": [1.0, 1.0],
+            "first_fit_extra_target_seconds": 0.3,
+        }
+    )
+    table = lines[1]
+    assert "fastmlp warm, s (wall / CPU)" in table and "fastmlp cold" not in table
+    assert "jacobian (fastmlp only)" in table and "whole session" in table
+
+
+def test_first_use_refuses_an_unknown_library():
+    script = SCRIPT.parent / "first_use.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "torch"], capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "invalid choice" in result.stderr
