@@ -47,9 +47,10 @@ _noticed = False
 def call(kernel, key, *args):
     """``kernel(*args)``, compiled first (once per ``key``) under the lock.
 
-    ``key`` must determine the numba types of ``args``.
+    ``key`` must determine the numba types of ``args``. A ``kernel`` that is
+    not a numba dispatcher (a wrapper around one) is simply called.
     """
-    if key not in _ready:
+    if key not in _ready and hasattr(kernel, "overloads"):
         _prepare(kernel, key, args)
     return kernel(*args)
 

@@ -41,6 +41,7 @@ The elementwise work (bias, activation, loss and optimizer update) is fused
 into single passes over each buffer.
 """
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -65,6 +66,13 @@ PREDICT_CHUNK_ELEMENTS = 1 << 22
 # (1.5M: the hand-over between threads, ~50 us, eats the second core).
 SPLIT_MIN_MACS = 4_000_000
 BATCH_PARTS = 2
+
+# Which kernels the compiled loops of a network hold (FASTMLP_KERNELS):
+# "specialized", only the network's own activations and loss (the shortest
+# compile per configuration), or "all", every registered one (one compile
+# per dtype and input kind serves every configuration: for a search over
+# many activations and losses, and for the test suite). Same results.
+KERNEL_SETS = os.environ.get("FASTMLP_KERNELS", "specialized")
 
 
 def _network():
@@ -172,6 +180,7 @@ class Network:
     """
 
     def __init__(self, layer_units, activations, loss, dtype, loss_param=0.0):
+        from fastmlp.kernels._compile import KernelSet
         from fastmlp.kernels.activations import ACTIVATION_CODES
         from fastmlp.kernels.bundles import network_bundle
         from fastmlp.kernels.losses import LOSS_CODES
@@ -190,9 +199,17 @@ class Network:
         fan_in, fan_out = self.units[:-1], self.units[1:]
         self.n_coefs = int(np.sum(fan_in * fan_out))
         self.n_params = self.n_coefs + int(np.sum(fan_out))
+        if KERNEL_SETS not in ("specialized", "all"):
+            raise ValueError(
+                f"FASTMLP_KERNELS must be 'specialized' or 'all', got {KERNEL_SETS!r}"
+            )
+        self.all_kernels = KERNEL_SETS == "all"
+        kernels = None
+        if self.all_kernels:
+            kernels = KernelSet(ACTIVATION_CODES.values(), LOSS_CODES.values())
         # what compiled code reads (see fastmlp.kernels.bundles)
         self.bundle = network_bundle(
-            self.units, self.activation_codes, self.loss_code, self.loss_param
+            self.units, self.activation_codes, self.loss_code, self.loss_param, kernels
         )
 
     def with_dtype(self, dtype):
@@ -253,6 +270,14 @@ class Network:
         """What fixes the argument types of ``kernel``'s compiled version
         for this network (see ``fastmlp._compilation``)."""
         input_kind = "dense" if X is None or isinstance(X, np.ndarray) else "csr"
+        if self.all_kernels:
+            return (
+                kernel,
+                "all activations",
+                "all losses",
+                self.dtype.name,
+                input_kind,
+            )
         activations = "+".join(sorted(set(self.activations))) or "no hidden layer"
         return (kernel, activations, self.loss, self.dtype.name, input_kind)
 

@@ -14,7 +14,7 @@ import pytest
 from numba import njit
 
 import fastmlp
-from fastmlp import _compilation
+from fastmlp import _compilation, _engine
 from fastmlp.__main__ import main as fastmlp_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def fresh_state(monkeypatch):
     monkeypatch.setattr(_compilation, "_ready", set())
     monkeypatch.setattr(_compilation, "_noticed", False)
+    monkeypatch.setattr(_engine, "KERNEL_SETS", "specialized")  # the default
 
 
 def _new_kernel():
@@ -112,3 +113,39 @@ def test_workers_started_together_compile_once(tmp_path):
                      for c in children)  # fmt: skip
     assert all(c.returncode == 0 for c in children)
     assert results == [[0, 1], [1, 0]]  # (misses, hits): one compiled, one loaded
+
+
+SPECIALIZED_CASES = {
+    "tanh, log loss": (fastmlp.MLPClassifier, {"activation": "tanh"}),
+    "gelu and silu, huber, dropout": (
+        fastmlp.MLPRegressor,
+        {"activation": ["gelu", "silu"], "loss": "huber", "dropout": 0.1},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SPECIALIZED_CASES)
+def test_specialized_and_all_kernel_loops_give_the_same_bits(case, monkeypatch):
+    estimator, params = SPECIALIZED_CASES[case]
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(60, 4), rng.randint(0, 3, 60)
+    results = []
+    for kernel_sets in ("specialized", "all"):
+        monkeypatch.setattr(_engine, "KERNEL_SETS", kernel_sets)
+        model = estimator(
+            hidden_layer_sizes=(6, 5), max_iter=3, random_state=0, **params
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X, y)
+        network = model._network()
+        assert network.all_kernels == (kernel_sets == "all")
+        results.append([*model.coefs_, *model.intercepts_, model.predict(X)])
+    for specialized, every in zip(*results):
+        np.testing.assert_array_equal(specialized, every)
+
+
+def test_kernel_sets_setting_is_checked(monkeypatch):
+    monkeypatch.setattr(_engine, "KERNEL_SETS", "some")
+    with pytest.raises(ValueError, match="FASTMLP_KERNELS"):
+        _engine.Network([2, 3, 1], ["relu"], "squared_error", np.float64)

@@ -89,8 +89,8 @@ def _switch_name(kernels):
 
 
 class KernelSet:
-    """The kernels one network uses: its hidden activations' codes and its
-    loss code, as a value whose numba type carries them.
+    """The kernels a network may call: hidden activations' codes and loss
+    codes, as a value whose numba type carries them.
 
     Passed to the compiled loops, it makes numba compile one specialisation
     per kernel set, into which ``make_selector``'s dispatch compiles only
@@ -98,24 +98,24 @@ class KernelSet:
     networks with the same set (of any depth or size) share compiled code.
     """
 
-    def __init__(self, activation_codes, loss_code):
+    def __init__(self, activation_codes, loss_codes):
         self.activations = tuple(sorted({int(code) for code in activation_codes}))
-        self.loss = int(loss_code)
+        self.losses = tuple(sorted({int(code) for code in loss_codes}))
 
     def __repr__(self):
-        return f"KernelSet(activations={self.activations}, loss={self.loss})"
+        return f"KernelSet(activations={self.activations}, losses={self.losses})"
 
 
 class KernelSetType(types.Type):
-    def __init__(self, activations, loss):
+    def __init__(self, activations, losses):
         self.activations = activations
-        self.loss = loss
-        super().__init__(name=f"KernelSet{activations}loss{loss}")
+        self.losses = losses
+        super().__init__(name=f"KernelSet{activations}losses{losses}")
 
 
 @typeof_impl.register(KernelSet)
 def _typeof_kernel_set(value, context):
-    return KernelSetType(value.activations, value.loss)
+    return KernelSetType(value.activations, value.losses)
 
 
 register_model(KernelSetType)(models.OpaqueModel)
@@ -132,7 +132,7 @@ def make_selector(kernels, field):
     calling ``kernels[code](*args)`` for the codes ``kernel_set`` holds.
 
     ``field`` names the attribute of the kernel set listing the codes
-    (``"activations"``, or ``"loss"`` for a single code). The dispatch is
+    (``"activations"`` or ``"losses"``). The dispatch is
     generated when the caller compiles, over that kernel set's codes only:
     a direct call for one code, a flat ``if`` chain otherwise.
     """
@@ -147,17 +147,19 @@ def make_selector(kernels, field):
         if not isinstance(kernel_set, KernelSetType):
             return None
         codes = getattr(kernel_set, field)
-        codes = codes if isinstance(codes, tuple) else (codes,)
         # a name per registry and kernel set (see ``_switch_name``)
         name = f"{stub_name}_{'_'.join(map(str, codes))}"
         namespace = {f"kernel_{code}": kernels[code] for code in codes}
         lines = [f"def {name}(kernel_set, code, {arguments}):"]
+        if not codes:  # a network without hidden layers calls no activation
+            lines.append("    return None")
         for code in codes[:-1]:
             lines += [
                 f"    if code == {code}:",
                 f"        return kernel_{code}({arguments})",
             ]
-        lines.append(f"    return kernel_{codes[-1]}({arguments})")
+        if codes:
+            lines.append(f"    return kernel_{codes[-1]}({arguments})")
         exec("\n".join(lines), namespace)  # source built above from the registry
         return namespace[name]
 

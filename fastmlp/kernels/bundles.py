@@ -48,8 +48,9 @@ class NetworkBundle(NamedTuple):
     unit_offsets: np.ndarray
 
 
-def network_bundle(units, activation_codes, loss_code, loss_param):
-    """The ``NetworkBundle`` of a network (offsets computed here)."""
+def network_bundle(units, activation_codes, loss_code, loss_param, kernels=None):
+    """The ``NetworkBundle`` of a network (offsets computed here); ``kernels``
+    (a ``KernelSet``) defaults to exactly the network's own kernels."""
     units = np.asarray(units, dtype=np.int64)
     fan_in, fan_out = units[:-1], units[1:]
     coef_sizes, intercept_sizes = fan_in * fan_out, fan_out
@@ -57,8 +58,10 @@ def network_bundle(units, activation_codes, loss_code, loss_param):
     param_offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     unit_offsets = np.concatenate([[0], np.cumsum(fan_out)]).astype(np.int64)
     activation_codes = np.asarray(activation_codes, dtype=np.int64)
+    if kernels is None:
+        kernels = KernelSet(activation_codes, (loss_code,))
     return NetworkBundle(
-        KernelSet(activation_codes, loss_code),
+        kernels,
         units,
         activation_codes,
         int(loss_code),

@@ -67,10 +67,10 @@ _ACTIVATIONS = list(HIDDEN_ACTIVATIONS.values())
 _LOSSES = list(OUTPUT_LOSSES.values())
 activation_forward = make_selector([a.forward for a in _ACTIVATIONS], "activations")
 activation_backward = make_selector([a.backward for a in _ACTIVATIONS], "activations")
-output_forward = make_selector([loss.forward for loss in _LOSSES], "loss")
-output_backward = make_selector([loss.backward for loss in _LOSSES], "loss")
-output_loss_mean = make_selector([loss.loss_mean for loss in _LOSSES], "loss")
-output_loss_delta = make_selector([loss.delta for loss in _LOSSES], "loss")
+output_forward = make_selector([loss.forward for loss in _LOSSES], "losses")
+output_backward = make_selector([loss.backward for loss in _LOSSES], "losses")
+output_loss_mean = make_selector([loss.loss_mean for loss in _LOSSES], "losses")
+output_loss_delta = make_selector([loss.delta for loss in _LOSSES], "losses")
 
 
 @kernel
@@ -161,18 +161,23 @@ def forward_chain(net, params, x, n, dropout, acts, pres, masks, dropped):
     hidden layers with a ``dropout`` rate draw their masks into ``masks``
     and their dropped-out outputs into ``dropped``.
     """
+    input_forward(x, coef_view(params, net, 0), layer_block(acts, net, n, 0))
+    _layers_forward(net, params, n, dropout, acts, pres, masks, dropped)
+
+
+@kernel
+def _layers_forward(net, params, n, dropout, acts, pres, masks, dropped):
+    """``forward_chain`` after the first layer's product ``x @ W0``: the part
+    that does not depend on the input's kind, compiled once for dense and
+    CSR input."""
     last = net.units.shape[0] - 2
     for layer in range(last + 1):
         out = layer_block(acts, net, n, layer)
-        pre = layer_block(pres, net, n, layer)
-        coef = coef_view(params, net, layer)
-        if layer == 0:
-            input_forward(x, coef, out)
-        else:
-            dense_forward(
-                _layer_input(net, n, layer, dropout, acts, dropped), coef, out
-            )
+        if layer > 0:
+            a_in = _layer_input(net, n, layer, dropout, acts, dropped)
+            dense_forward(a_in, coef_view(params, net, layer), out)
         bias = intercept_view(params, net, layer)
+        pre = layer_block(pres, net, n, layer)
         if layer == last:
             output_forward(net.kernels, net.loss, out, bias, pre)
         else:
@@ -193,6 +198,22 @@ def backward_chain(
     """Every layer's backward kernel (vector-Jacobian product), in reverse
     order, from the output layer's ``dL/dz`` in its block of ``deltas``;
     ``grads`` receives ``dL/dparams`` in the layout of ``params``."""
+    _layers_backward(net, params, grads, n, dropout, acts, pres, deltas, masks, dropped)
+    input_backward_params(
+        x,
+        layer_block(deltas, net, n, 0),
+        coef_view(grads, net, 0),
+        intercept_view(grads, net, 0),
+    )
+
+
+@kernel
+def _layers_backward(
+    net, params, grads, n, dropout, acts, pres, deltas, masks, dropped
+):
+    """``backward_chain`` down to the first layer's ``dL/dz`` (in its block of
+    ``deltas``), before the first layer's parameter gradients: the part that
+    does not depend on the input's kind."""
     last = net.units.shape[0] - 2
     delta = layer_block(deltas, net, n, last)
     for layer in range(last, 0, -1):
@@ -215,9 +236,6 @@ def backward_chain(
             delta_prev,
         )
         delta = delta_prev
-    input_backward_params(
-        x, delta, coef_view(grads, net, 0), intercept_view(grads, net, 0)
-    )
 
 
 @kernel
