@@ -1,7 +1,55 @@
-"""Test-session settings."""
+"""Test-session settings, and the skips for features of newer scikit-learns.
+
+The suite runs on every supported scikit-learn (README, *Supported
+versions*). Tests that need a feature only a newer scikit-learn has skip
+below it, with a reason naming the version: mark them with
+``requires_sklearn(SKLEARN_..., "what")``, or call ``skip_unless_sklearn``
+where the need is known only inside a test or at a module's import.
+"""
 
 import os
 
 # scikit-learn's estimator checks run their array-API input check only when
 # scipy's array-API support is switched on (it must be set before scipy loads).
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import pytest  # noqa: E402
+import sklearn  # noqa: E402
+from sklearn.utils.fixes import parse_version  # noqa: E402
+
+from fastmlp._callbacks import SKLEARN_VERSION_FOR_CALLBACKS  # noqa: E402
+
+# The first scikit-learn with each feature the tests compare against.
+# MLPClassifier/MLPRegressor fit(sample_weight=...) and partial_fit(sample_weight)
+SKLEARN_SAMPLE_WEIGHT = "1.7"
+# MLPRegressor(loss="poisson")
+SKLEARN_POISSON = "1.7"
+# sklearn.callback (set_callbacks, ProgressBar, ScoringMonitor)
+SKLEARN_CALLBACKS = SKLEARN_VERSION_FOR_CALLBACKS
+
+SKLEARN_VERSION = parse_version(sklearn.__version__)
+
+
+def sklearn_at_least(version):
+    """Whether the installed scikit-learn is ``version`` or newer."""
+    return SKLEARN_VERSION >= parse_version(version)
+
+
+def _reason(version, feature):
+    return (
+        f"needs scikit-learn >= {version} ({feature}); "
+        f"scikit-learn {sklearn.__version__} is installed"
+    )
+
+
+def requires_sklearn(version, feature):
+    """A mark skipping the test (or parameter) below scikit-learn ``version``."""
+    return pytest.mark.skipif(
+        not sklearn_at_least(version), reason=_reason(version, feature)
+    )
+
+
+def skip_unless_sklearn(version, feature):
+    """Skip the running test, or the module being imported, below ``version``."""
+    if not sklearn_at_least(version):
+        pytest.skip(_reason(version, feature), allow_module_level=True)

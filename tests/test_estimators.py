@@ -10,6 +10,8 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn
+from conftest import SKLEARN_CALLBACKS, sklearn_at_least
 from sklearn import neural_network
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
@@ -312,3 +314,21 @@ def test_predict_sees_coefs_edited_in_place_or_assigned():
     np.testing.assert_allclose(model.predict_proba(X_CLF), expected(), rtol=1e-12)
     model.coefs_ = [2.0 * c for c in model.coefs_]  # new arrays
     np.testing.assert_allclose(model.predict_proba(X_CLF), expected(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_set_callbacks_needs_sklearn_with_callbacks(name):
+    """Below scikit-learn 1.9 (no sklearn.callback) the estimators have no
+    set_callbacks, and using it says which scikit-learn it needs."""
+    model = getattr(fastmlp, name)()
+    if sklearn_at_least(SKLEARN_CALLBACKS):
+        assert callable(model.set_callbacks)
+        return
+    assert not hasattr(model, "set_callbacks")
+    message = (
+        f"{name}.set_callbacks needs scikit-learn >= {SKLEARN_CALLBACKS} "
+        f"(sklearn.callback); scikit-learn {sklearn.__version__} is installed"
+    )
+    with pytest.raises(AttributeError, match=re.escape(message)):
+        model.set_callbacks(object())
+    model.fit(X_CLF, Y_CLF if name == "MLPClassifier" else Y_REG)  # the rest works
