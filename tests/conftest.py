@@ -20,10 +20,14 @@ from sklearn.utils.fixes import parse_version  # noqa: E402
 from fastmlp._callbacks import SKLEARN_VERSION_FOR_CALLBACKS  # noqa: E402
 
 # The first scikit-learn with each feature the tests compare against.
-# MLPClassifier/MLPRegressor fit(sample_weight=...) and partial_fit(sample_weight)
+# sample_weight in MLPClassifier/MLPRegressor fit and partial_fit, in the loss
+# functions of sklearn.neural_network._base and in compute_class_weight
 SKLEARN_SAMPLE_WEIGHT = "1.7"
 # MLPRegressor(loss="poisson")
 SKLEARN_POISSON = "1.7"
+# early stopping of an MLPClassifier with string class labels (before, its
+# validation score raised TypeError from np.isnan on the predicted labels)
+SKLEARN_EARLY_STOPPING_STRING_LABELS = "1.9"
 # sklearn.callback (set_callbacks, ProgressBar, ScoringMonitor)
 SKLEARN_CALLBACKS = SKLEARN_VERSION_FOR_CALLBACKS
 

@@ -16,6 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import (
+    SKLEARN_POISSON,
+    SKLEARN_SAMPLE_WEIGHT,
+    requires_sklearn,
+    skip_unless_sklearn,
+)
 from sklearn import neural_network
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
@@ -494,14 +500,17 @@ def _table_ids(table):
 
 
 def _fit_raising(model, X, y, sample_weight):
+    kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
     with pytest.raises(Exception) as raised:
-        model.fit(X, y, sample_weight=sample_weight)
+        model.fit(X, y, **kwargs)
     return raised.value
 
 
 @pytest.mark.parametrize("row", SAME_AS_SKLEARN, ids=_table_ids(SAME_AS_SKLEARN))
 def test_bad_input_table_same_as_sklearn(row):
     _, name, params, X, y, sample_weight, error, message = row
+    if sample_weight is not None:
+        skip_unless_sklearn(SKLEARN_SAMPLE_WEIGHT, "sample_weight in its MLP")
     params = {"max_iter": 5, "random_state": 0, **params}
     with np.errstate(all="ignore"):  # scikit-learn's overflow warnings
         reference = getattr(neural_network, name)(**params)
@@ -683,7 +692,18 @@ NO_HIDDEN_LAYER = {
 }
 
 
-@pytest.mark.parametrize("case", NO_HIDDEN_LAYER)
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            case,
+            marks=requires_sklearn(SKLEARN_POISSON, "MLPRegressor(loss='poisson')"),
+        )
+        if "poisson" in case
+        else case
+        for case in NO_HIDDEN_LAYER
+    ],
+)
 def test_no_hidden_layer_matches_sklearn(case):
     """``hidden_layer_sizes=()`` is allowed, as in scikit-learn: linear,
     logistic or Poisson regression, the convex special cases."""
