@@ -340,11 +340,12 @@ def test_one_warning_lists_every_replaced_setting():
     _assert_same_predictions(model, converted, X)
 
 
-@pytest.mark.skipif(
-    sklearn_at_least(SKLEARN_POISSON), reason="scikit-learn has loss='poisson'"
-)
-def test_to_sklearn_of_poisson_names_the_sklearn_it_needs():
+def test_to_sklearn_of_poisson_needs_sklearn_with_poisson():
+    """scikit-learn < 1.7 has no loss='poisson': to_sklearn says which it needs."""
     model = _fit(MLPRegressor, {"loss": "poisson"}, X_REG, Y_COUNTS)
+    if sklearn_at_least(SKLEARN_POISSON):
+        assert model.to_sklearn().loss == "poisson"
+        return
     message = (
         f"loss='poisson' needs scikit-learn >= {SKLEARN_POISSON} in to_sklearn; "
         f"scikit-learn {sklearn.__version__} is installed."
