@@ -23,6 +23,8 @@ from fastmlp._callbacks import SKLEARN_VERSION_FOR_CALLBACKS  # noqa: E402
 # sample_weight in MLPClassifier/MLPRegressor fit and partial_fit, in the loss
 # functions of sklearn.neural_network._base and in compute_class_weight
 SKLEARN_SAMPLE_WEIGHT = "1.7"
+# a ValueError for all-zero sample_weight (1.7 and 1.8: ZeroDivisionError)
+SKLEARN_ALL_ZERO_WEIGHTS = "1.9"
 # MLPRegressor(loss="poisson")
 SKLEARN_POISSON = "1.7"
 # early stopping of an MLPClassifier with string class labels (before, its

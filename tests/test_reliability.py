@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import (
+    SKLEARN_ALL_ZERO_WEIGHTS,
     SKLEARN_POISSON,
     SKLEARN_SAMPLE_WEIGHT,
     requires_sklearn,
-    skip_unless_sklearn,
 )
 from sklearn import neural_network
 from sklearn.datasets import make_classification, make_regression
@@ -506,11 +506,29 @@ def _fit_raising(model, X, y, sample_weight):
     return raised.value
 
 
-@pytest.mark.parametrize("row", SAME_AS_SKLEARN, ids=_table_ids(SAME_AS_SKLEARN))
+def _sklearn_table_params(table):
+    """The rows, each skipped below the scikit-learn that raises its error."""
+    params = []
+    for row in table:
+        sample_weight = row[5]
+        marks = []
+        if sample_weight is not None and not np.any(sample_weight):
+            marks.append(
+                requires_sklearn(
+                    SKLEARN_ALL_ZERO_WEIGHTS, "its error for all-zero sample_weight"
+                )
+            )
+        elif sample_weight is not None:
+            marks.append(
+                requires_sklearn(SKLEARN_SAMPLE_WEIGHT, "sample_weight in its MLP")
+            )
+        params.append(pytest.param(row, id=row[0], marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("row", _sklearn_table_params(SAME_AS_SKLEARN))
 def test_bad_input_table_same_as_sklearn(row):
     _, name, params, X, y, sample_weight, error, message = row
-    if sample_weight is not None:
-        skip_unless_sklearn(SKLEARN_SAMPLE_WEIGHT, "sample_weight in its MLP")
     params = {"max_iter": 5, "random_state": 0, **params}
     with np.errstate(all="ignore"):  # scikit-learn's overflow warnings
         reference = getattr(neural_network, name)(**params)
