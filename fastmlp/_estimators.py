@@ -394,7 +394,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         ValueError
             If the fitted network has no scikit-learn equivalent: a hidden
             activation scikit-learn lacks (such as 'gelu') or different
-            activations per hidden layer.
+            activations per hidden layer; or ``loss='poisson'`` with
+            scikit-learn < 1.7, which has no Poisson loss.
         NotFittedError
             If the model is not fitted.
 
