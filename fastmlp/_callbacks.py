@@ -3,11 +3,17 @@
 Each fit or partial_fit call is a root task with one subtask per epoch
 (stochastic solvers) or per iteration (L-BFGS); the hooks get the training
 data as the user gave it and, on demand, a copy of the estimator as if fit had
-stopped there. With an older scikit-learn the estimators have no
-``set_callbacks`` and nothing here runs.
+stopped there. With an older scikit-learn nothing here runs, and
+``set_callbacks`` raises an AttributeError naming the scikit-learn it needs
+(an AttributeError, so that ``hasattr(model, "set_callbacks")`` stays False).
 """
 
 from contextlib import nullcontext
+
+import sklearn
+
+# the first scikit-learn with ``sklearn.callback``
+SKLEARN_VERSION_FOR_CALLBACKS = "1.9"
 
 try:
     from sklearn.callback import CallbackSupportMixin
@@ -15,6 +21,15 @@ except ImportError:  # scikit-learn < 1.9
 
     class CallbackSupportMixin:
         """Stand-in without callback support."""
+
+        @property
+        def set_callbacks(self):
+            raise AttributeError(
+                f"{type(self).__name__}.set_callbacks needs scikit-learn >= "
+                f"{SKLEARN_VERSION_FOR_CALLBACKS} (sklearn.callback); scikit-learn "
+                f"{sklearn.__version__} is installed. Upgrade scikit-learn to use "
+                "callbacks; everything else works without them."
+            )
 
     def callback_management_context(estimator):
         return nullcontext()
@@ -26,6 +41,7 @@ else:
 
 __all__ = [
     "CALLBACK_ATTRIBUTES",
+    "SKLEARN_VERSION_FOR_CALLBACKS",
     "CallbackSupportMixin",
     "FitTasks",
     "callback_management_context",

@@ -16,6 +16,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
+import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -44,6 +45,8 @@ from fastmlp._callbacks import (
 
 _STOCHASTIC_SOLVERS = _registry.STOCHASTIC_SOLVERS
 
+# scikit-learn >= 1.7's compute_class_weight("balanced") takes sample_weight
+_SKLEARN_WEIGHTED_BALANCE = parse_version(sklearn.__version__) >= parse_version("1.7")
 # scipy >= 1.11 gives callbacks the loss and stops on StopIteration
 _SCIPY_CALLBACK_STOPS = sp_version >= parse_version("1.11")
 
@@ -396,7 +399,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         ValueError
             If the fitted network has no scikit-learn equivalent: a hidden
             activation scikit-learn lacks (such as 'gelu') or different
-            activations per hidden layer.
+            activations per hidden layer; or ``loss='poisson'`` with
+            scikit-learn < 1.7, which has no Poisson loss.
         NotFittedError
             If the model is not fitted.
 
@@ -1347,12 +1351,22 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             class_index = y[:, 0].astype(np.intp)
         else:
             class_index = np.argmax(y, axis=1)
-        weights = compute_class_weight(
-            self.class_weight,
-            classes=self.classes_,
-            y=self.classes_[class_index],
-            sample_weight=sample_weight,
-        )
+        if self.class_weight != "balanced" or sample_weight is None:
+            weights = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=self.classes_[class_index]
+            )
+        elif _SKLEARN_WEIGHTED_BALANCE:
+            weights = compute_class_weight(
+                "balanced",
+                classes=self.classes_,
+                y=self.classes_[class_index],
+                sample_weight=sample_weight,
+            )
+        else:  # scikit-learn < 1.7: its weighted formula, written out
+            class_totals = np.bincount(
+                class_index, weights=sample_weight, minlength=len(self.classes_)
+            )
+            weights = class_totals.sum() / (len(self.classes_) * class_totals)
         sample_weight = weights[class_index] * (
             1.0 if sample_weight is None else sample_weight
         )

@@ -12,6 +12,7 @@ import copy
 import warnings
 
 import numpy as np
+import sklearn
 from sklearn import neural_network
 from sklearn.utils.validation import check_is_fitted
 
@@ -48,8 +49,16 @@ _NEAREST_LEARNING_RATE = {"cosine": "constant"}
 _NEAREST_LOSS = {"huber": "squared_error", "absolute_error": "squared_error"}
 
 
+# settings scikit-learn gained after its oldest supported version
+# (scikit-learn 1.6's MLPRegressor has no ``loss`` parameter)
+_SKLEARN_VERSION_OF = {("loss", "poisson"): "1.7"}
+_SKLEARN_DEFAULT_OPTIONS = {"loss": {"squared_error"}}
+
+
 def _sklearn_options(sklearn_class, name):
     """The string values scikit-learn's estimator accepts for ``name``."""
+    if name not in sklearn_class._parameter_constraints:
+        return _SKLEARN_DEFAULT_OPTIONS[name]
     return sklearn_class._parameter_constraints[name][0].options
 
 
@@ -104,6 +113,12 @@ def _sklearn_loss(estimator, sklearn_class):
         and _registry.OUTPUT_ACTIVATION_OF_LOSS[estimator.loss]
         == _registry.OUTPUT_ACTIVATION_OF_LOSS[nearest]
     )
+    version = _SKLEARN_VERSION_OF.get(("loss", estimator.loss))
+    if version is not None and not same_output:
+        raise ValueError(
+            f"loss={estimator.loss!r} needs scikit-learn >= {version} in "
+            f"to_sklearn; scikit-learn {sklearn.__version__} is installed."
+        )
     if not same_output:
         raise ValueError(
             f"loss={estimator.loss!r} has no scikit-learn equivalent: its output "

@@ -1,4 +1,11 @@
-"""Test-session settings."""
+"""Test-session settings, and the skips for features of newer scikit-learns.
+
+The suite runs on every supported scikit-learn (README, *Supported
+versions*). Tests that need a feature only a newer scikit-learn has skip
+below it, with a reason naming the version: mark them with
+``requires_sklearn(SKLEARN_..., "what")``, or call ``skip_unless_sklearn``
+where the need is known only inside a test or at a module's import.
+"""
 
 import os
 
@@ -11,3 +18,50 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 # input kind (fastmlp._engine.KERNEL_SETS). tests/test_compilation.py checks
 # the default, specialized loops and that both give the same bits.
 os.environ.setdefault("FASTMLP_KERNELS", "all")
+
+import pytest  # noqa: E402
+import sklearn  # noqa: E402
+from sklearn.utils.fixes import parse_version  # noqa: E402
+
+from fastmlp._callbacks import SKLEARN_VERSION_FOR_CALLBACKS  # noqa: E402
+
+# The first scikit-learn with each feature the tests compare against.
+# sample_weight in MLPClassifier/MLPRegressor fit and partial_fit, in the loss
+# functions of sklearn.neural_network._base and in compute_class_weight
+SKLEARN_SAMPLE_WEIGHT = "1.7"
+# a ValueError for all-zero sample_weight (1.7 and 1.8: ZeroDivisionError)
+SKLEARN_ALL_ZERO_WEIGHTS = "1.9"
+# MLPRegressor(loss="poisson")
+SKLEARN_POISSON = "1.7"
+# early stopping of an MLPClassifier with string class labels (before, its
+# validation score raised TypeError from np.isnan on the predicted labels)
+SKLEARN_EARLY_STOPPING_STRING_LABELS = "1.9"
+# sklearn.callback (set_callbacks, ProgressBar, ScoringMonitor)
+SKLEARN_CALLBACKS = SKLEARN_VERSION_FOR_CALLBACKS
+
+SKLEARN_VERSION = parse_version(sklearn.__version__)
+
+
+def sklearn_at_least(version):
+    """Whether the installed scikit-learn is ``version`` or newer."""
+    return SKLEARN_VERSION >= parse_version(version)
+
+
+def _reason(version, feature):
+    return (
+        f"needs scikit-learn >= {version} ({feature}); "
+        f"scikit-learn {sklearn.__version__} is installed"
+    )
+
+
+def requires_sklearn(version, feature):
+    """A mark skipping the test (or parameter) below scikit-learn ``version``."""
+    return pytest.mark.skipif(
+        not sklearn_at_least(version), reason=_reason(version, feature)
+    )
+
+
+def skip_unless_sklearn(version, feature):
+    """Skip the running test, or the module being imported, below ``version``."""
+    if not sklearn_at_least(version):
+        pytest.skip(_reason(version, feature), allow_module_level=True)

@@ -12,6 +12,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from conftest import SKLEARN_CALLBACKS, skip_unless_sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
@@ -21,7 +22,7 @@ from sklearn.model_selection import GridSearchCV
 
 from fastmlp import MLPClassifier, MLPRegressor
 
-callback = pytest.importorskip("sklearn.callback")
+skip_unless_sklearn(SKLEARN_CALLBACKS, "sklearn.callback")
 pytest.importorskip("rich")
 from sklearn.callback import ProgressBar, ScoringMonitor  # noqa: E402
 from sklearn.callback._progressbar import (  # noqa: E402

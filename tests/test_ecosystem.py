@@ -648,7 +648,11 @@ sequential = [task(i) for i in range(len(TASKS))]
 second = run_concurrently()
 for i, want in enumerate(sequential):
     for got in (first[i], second[i]):
-        for a, b in zip(got, want):
+        # training: the same bits; predict runs on BLAS's threads, and an
+        # older OpenBLAS (0.3.21, numpy 1.24's) runs a product called while
+        # another thread is in OpenBLAS on fewer threads: last-bit differences
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-15)
+        for a, b in zip(got[1:], want[1:]):
             np.testing.assert_array_equal(a, b, err_msg=str(TASKS[i]))
 assert not parallel._is_initialized, "numba's thread pool was started"
 print("ok")

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn
+from conftest import SKLEARN_CALLBACKS, sklearn_at_least
 from sklearn import neural_network
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
@@ -348,3 +350,21 @@ def test_warnings_come_from_fastmlp_as_sklearns_come_from_sklearn(solver):
         )
     assert ConvergenceWarning not in dict(_warnings_of_fit(model, "fastmlp"))
     assert ConvergenceWarning in dict(_warnings_of_fit(model, "sklearn"))
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_set_callbacks_needs_sklearn_with_callbacks(name):
+    """Below scikit-learn 1.9 (no sklearn.callback) the estimators have no
+    set_callbacks, and using it says which scikit-learn it needs."""
+    model = getattr(fastmlp, name)()
+    if sklearn_at_least(SKLEARN_CALLBACKS):
+        assert callable(model.set_callbacks)
+        return
+    assert not hasattr(model, "set_callbacks")
+    message = (
+        f"{name}.set_callbacks needs scikit-learn >= {SKLEARN_CALLBACKS} "
+        f"(sklearn.callback); scikit-learn {sklearn.__version__} is installed"
+    )
+    with pytest.raises(AttributeError, match=re.escape(message)):
+        model.set_callbacks(object())
+    model.fit(X_CLF, Y_CLF if name == "MLPClassifier" else Y_REG)  # the rest works

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import SKLEARN_SAMPLE_WEIGHT, sklearn_at_least
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
@@ -169,9 +170,20 @@ def test_class_weight_balanced_multiplies_sample_weight(weighted):
     sample_weight when given) times sample_weight."""
     sample_weight = np.linspace(0.5, 2.0, Y_BIN.shape[0]) if weighted else None
     balanced = _clf(class_weight="balanced").fit(X_BIN, Y_BIN, sample_weight)
-    per_class = compute_class_weight(
-        "balanced", classes=np.unique(Y_BIN), y=Y_BIN, sample_weight=sample_weight
-    )
+    # n_samples / (n_classes * count), with weights summed in place of counts
+    class_totals = np.bincount(Y_BIN, weights=sample_weight)
+    per_class = class_totals.sum() / (2 * class_totals)
+    if sklearn_at_least(SKLEARN_SAMPLE_WEIGHT):  # scikit-learn's own formula
+        assert_allclose(
+            per_class,
+            compute_class_weight(
+                "balanced",
+                classes=np.unique(Y_BIN),
+                y=Y_BIN,
+                sample_weight=sample_weight,
+            ),
+            rtol=1e-15,
+        )
     expected_weight = per_class[Y_BIN] * (
         1.0 if sample_weight is None else sample_weight
     )

@@ -8,6 +8,13 @@ import warnings
 
 import numpy as np
 import pytest
+import sklearn
+from conftest import (
+    SKLEARN_EARLY_STOPPING_STRING_LABELS,
+    SKLEARN_POISSON,
+    requires_sklearn,
+    sklearn_at_least,
+)
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import neural_network
 from sklearn.datasets import (
@@ -67,7 +74,26 @@ CASES = {
         Y_REG,
     ),
 }
-STOCHASTIC_CASES = [name for name, case in CASES.items() if "lbfgs" not in name]
+# cases scikit-learn trains only from a later version than the oldest supported
+CASE_NEEDS = {
+    "multiclass, sgd, early stopping": (
+        SKLEARN_EARLY_STOPPING_STRING_LABELS,
+        "early stopping with string class labels",
+    ),
+    "poisson": (SKLEARN_POISSON, "MLPRegressor(loss='poisson')"),
+}
+
+
+def _cases(names):
+    return [
+        pytest.param(name, marks=requires_sklearn(*CASE_NEEDS[name]))
+        if name in CASE_NEEDS
+        else name
+        for name in names
+    ]
+
+
+STOCHASTIC_CASES = _cases(name for name in CASES if "lbfgs" not in name)
 
 
 def _classes(is_classifier):
@@ -112,7 +138,7 @@ def _assert_same_fitted_attributes(a, b):
         assert not hasattr(b, "loss_curve_")
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", _cases(CASES))
 def test_to_sklearn_is_the_same_fitted_model(name):
     is_classifier, params, X_fit, y = CASES[name]
     fm_class, sk_class = _classes(is_classifier)
@@ -135,7 +161,7 @@ def test_to_sklearn_is_the_same_fitted_model(name):
     assert_array_equal(model.predict(X_fit), before)
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", _cases(CASES))
 def test_from_sklearn_is_the_same_fitted_model(name):
     is_classifier, params, X_fit, y = CASES[name]
     fm_class, sk_class = _classes(is_classifier)
@@ -291,7 +317,9 @@ def test_training_only_setting_warns_and_predicts_the_same(
     assert "predictions are identical" in message
     assert "refitting it" in message and "trains differently" in message
     for key, value in sklearn_params.items():
-        assert converted.get_params()[key] == value
+        # getattr: scikit-learn < 1.7's MLPRegressor has no loss parameter,
+        # only a loss attribute
+        assert getattr(converted, key) == value
     _assert_same_predictions(model, converted, X_fit)
 
 
@@ -310,6 +338,20 @@ def test_one_warning_lists_every_replaced_setting():
     for name in params:
         assert f"{name}=" in message
     _assert_same_predictions(model, converted, X)
+
+
+def test_to_sklearn_of_poisson_needs_sklearn_with_poisson():
+    """scikit-learn < 1.7 has no loss='poisson': to_sklearn says which it needs."""
+    model = _fit(MLPRegressor, {"loss": "poisson"}, X_REG, Y_COUNTS)
+    if sklearn_at_least(SKLEARN_POISSON):
+        assert model.to_sklearn().loss == "poisson"
+        return
+    message = (
+        f"loss='poisson' needs scikit-learn >= {SKLEARN_POISSON} in to_sklearn; "
+        f"scikit-learn {sklearn.__version__} is installed."
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        model.to_sklearn()
 
 
 def test_per_layer_activation_list_of_one_name_converts_silently():

@@ -16,6 +16,7 @@ import pytest
 import reference
 import reference_extra
 import scipy.sparse as sp
+from conftest import SKLEARN_SAMPLE_WEIGHT, requires_sklearn
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
@@ -455,6 +456,7 @@ def _loss_names(activation):
     return [n for n, s in OUTPUT_LOSSES.items() if s.activation == activation]
 
 
+@requires_sklearn(SKLEARN_SAMPLE_WEIGHT, "sample_weight in its log losses")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_log_loss_chain_at_logits_of_1e4(dtype):
     """Logits of +-1e4 through softmax forward, the log loss and its delta:
@@ -518,6 +520,7 @@ def test_hidden_activations_at_1e4(name, dtype):
     assert_allclose(delta, fprime(total), rtol=1e-5, atol=np.finfo(dtype).eps)
 
 
+@requires_sklearn(SKLEARN_SAMPLE_WEIGHT, "sample_weight in its log losses")
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("probability", [0.0, 1.0])
 def test_log_of_zero_guarded_as_sklearn(probability, dtype):

@@ -12,6 +12,11 @@ import numpy as np
 import pytest
 import reference
 import scipy.sparse as sp
+from conftest import (
+    SKLEARN_POISSON,
+    SKLEARN_SAMPLE_WEIGHT,
+    requires_sklearn,
+)
 from numba import njit
 from numpy.testing import assert_allclose
 from sklearn.neural_network._base import LOSS_FUNCTIONS
@@ -344,10 +349,21 @@ def _with_boundary_probabilities(name, p, y):
 
 # fastmlp's own losses; every other one must be scikit-learn's and match it
 OWN_LOSSES = {"huber", "absolute_error"}
-SKLEARN_LOSSES = [name for name in LOSSES if name not in OWN_LOSSES]
+SKLEARN_LOSSES = [
+    pytest.param(name, marks=requires_sklearn(SKLEARN_POISSON, "its poisson loss"))
+    if name == "poisson"
+    else name
+    for name in LOSSES
+    if name not in OWN_LOSSES
+]
+NEEDS_WEIGHTED_LOSSES = requires_sklearn(
+    SKLEARN_SAMPLE_WEIGHT, "sample_weight in its loss functions"
+)
 
 
-@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    "weighted", [False, pytest.param(True, marks=NEEDS_WEIGHTED_LOSSES)]
+)
 @pytest.mark.parametrize("n_outputs", [1, 4])
 @pytest.mark.parametrize("name", SKLEARN_LOSSES)
 def test_loss_matches_sklearn(name, n_outputs, weighted):
@@ -403,6 +419,7 @@ def test_own_losses_are_listed():
     assert not OWN_LOSSES & set(LOSS_FUNCTIONS)
 
 
+@NEEDS_WEIGHTED_LOSSES
 @pytest.mark.parametrize("name", SKLEARN_LOSSES)
 def test_loss_with_zero_targets_matches_sklearn(name):
     """Zero targets are valid for every loss (xlogy(0, .) = 0)."""

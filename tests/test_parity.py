@@ -13,6 +13,13 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import sklearn.neural_network as sk
+from conftest import (
+    SKLEARN_POISSON,
+    SKLEARN_SAMPLE_WEIGHT,
+    requires_sklearn,
+    skip_unless_sklearn,
+    sklearn_at_least,
+)
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import is_classifier
 from sklearn.datasets import (
@@ -101,13 +108,25 @@ def _params(solver, **overrides):
 
 def _pair(name, **params):
     """The scikit-learn and the fastmlp estimator ``name`` with ``params``."""
-    return getattr(sk, name)(**params), getattr(fm, name)(**params)
+    sk_params = dict(params)
+    if "loss" in params and not sklearn_at_least(SKLEARN_POISSON):
+        # an older MLPRegressor has no loss parameter: squared error only
+        if params["loss"] != "squared_error":
+            skip_unless_sklearn(
+                SKLEARN_POISSON, f"MLPRegressor(loss={params['loss']!r})"
+            )
+        del sk_params["loss"]
+    return getattr(sk, name)(**sk_params), getattr(fm, name)(**params)
 
 
 def _fit_pair(name, X, y, sample_weight=None, **params):
     sk_model, fm_model = _pair(name, **params)
-    sk_model.fit(X, y, sample_weight=sample_weight)
-    fm_model.fit(X, y, sample_weight=sample_weight)
+    kwargs = {}
+    if sample_weight is not None:
+        skip_unless_sklearn(SKLEARN_SAMPLE_WEIGHT, "sample_weight in its MLP")
+        kwargs["sample_weight"] = sample_weight
+    sk_model.fit(X, y, **kwargs)
+    fm_model.fit(X, y, **kwargs)
     return sk_model, fm_model
 
 
@@ -389,6 +408,7 @@ def test_warm_start_early_stopping_without_improvement_keeps_best_weights():
 PARTIAL_FIT_CHUNKS = [slice(0, 100), slice(100, 180), slice(180, 250), slice(0, 250)]
 
 
+@requires_sklearn(SKLEARN_SAMPLE_WEIGHT, "sample_weight in its MLP")
 @pytest.mark.parametrize("solver", STOCHASTIC)
 def test_partial_fit_classifier(solver):
     sk_model, fm_model = _pair("MLPClassifier", **_params(solver, batch_size=32))
@@ -417,6 +437,7 @@ def test_partial_fit_multilabel(solver):
         assert_same_training(sk_model, fm_model, X_ML)
 
 
+@requires_sklearn(SKLEARN_SAMPLE_WEIGHT, "sample_weight in its MLP")
 @pytest.mark.parametrize("solver", STOCHASTIC)
 def test_partial_fit_regressor(solver):
     params = _params(solver, learning_rate="invscaling", batch_size=64)
