@@ -577,7 +577,7 @@ def test_every_switch_has_its_own_stable_name():
         network.activation_backward,
         network.output_forward,
         network.output_backward,
-        network.output_loss_sum,
+        network.output_loss_mean,
         network.output_loss_delta,
     ]
     selector_names = [selector.__qualname__ for selector in selectors]

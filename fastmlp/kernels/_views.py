@@ -60,6 +60,34 @@ def matrix_view(buffer, offset, n_rows, n_cols):
 
 
 @intrinsic
+def flat_view(typingctx, matrix):
+    """A C-ordered 2-D ``matrix`` as the 1-D C array of its elements, read-only
+    (no copy)."""
+    if not (isinstance(matrix, types.Array) and matrix.ndim == 2):
+        return None
+    if matrix.layout != "C":
+        return None
+    vector = types.Array(matrix.dtype, 1, "C", readonly=True)
+
+    def codegen(context, builder, signature, args):
+        source = make_array(signature.args[0])(context, builder, args[0])
+        view = make_array(vector)(context, builder)
+        shape = cgutils.unpack_tuple(builder, source.shape)
+        populate_array(
+            view,
+            data=source.data,
+            shape=cgutils.pack_array(builder, [builder.mul(shape[0], shape[1])]),
+            strides=cgutils.pack_array(builder, [source.itemsize]),
+            itemsize=source.itemsize,
+            meminfo=source.meminfo,
+            parent=source.parent,
+        )
+        return impl_ret_borrowed(context, builder, vector, view._getvalue())
+
+    return vector(matrix), codegen
+
+
+@intrinsic
 def read_only(typingctx, array):
     """``array`` itself, typed read-only: a kernel called with inputs typed
     alike compiles once, whether the caller's input was the user's read-only

@@ -27,6 +27,7 @@ import numpy as np
 
 from fastmlp._registry import OUTPUT_ACTIVATION_OF_LOSS, check_registry
 from fastmlp.kernels._compile import kernel, make_switch
+from fastmlp.kernels._views import read_only
 from fastmlp.kernels.activations import (
     identity_backward,
     identity_forward,
@@ -88,7 +89,7 @@ def _column_means(terms, sample_weight, weight_sum):
     column_sums(terms, means)
     for j in range(means.shape[0]):
         means[j] /= weight_sum
-    return means
+    return read_only(means)  # typed as every pairwise_sum input (one compile)
 
 
 @kernel

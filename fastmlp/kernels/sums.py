@@ -7,7 +7,11 @@ a single column, which is then a contiguous run. scikit-learn's loss, sample
 weight total and intercept gradients are such sums.
 """
 
+from numba import types
+from numba.extending import overload
+
 from fastmlp.kernels._compile import kernel
+from fastmlp.kernels._views import flat_view, read_only
 
 _BLOCK = 128  # NumPy's PW_BLOCKSIZE
 
@@ -49,9 +53,22 @@ def pairwise_sum(values):
 def column_sums(matrix, out):
     """``out = matrix.sum(axis=0)`` in NumPy's order (see the module's note)."""
     if matrix.shape[1] == 1:
-        out[0] = pairwise_sum(matrix[:, 0])
+        out[0] = pairwise_sum(_single_column(matrix))
         return
     out[:] = 0.0
     for i in range(matrix.shape[0]):
         for j in range(matrix.shape[1]):
             out[j] += matrix[i, j]
+
+
+def _single_column(matrix):
+    """The only column of ``matrix`` as a 1-D array for ``pairwise_sum``."""
+
+
+@overload(_single_column)
+def _single_column_impl(matrix):
+    # a C-ordered column is contiguous: typed as the other sums' inputs (1-D,
+    # C, read-only), it shares their compiled pairwise_sum
+    if isinstance(matrix, types.Array) and matrix.layout == "C":
+        return lambda matrix: flat_view(matrix)
+    return lambda matrix: read_only(matrix[:, 0])
