@@ -22,9 +22,8 @@ compiled loops, the parameter validation and the tests all read those.
 import math
 from typing import NamedTuple
 
-import numpy as np
-
 from fastmlp._registry import HIDDEN_ACTIVATION_INIT_FACTORS, check_registry
+from fastmlp.kernels import fastmath
 from fastmlp.kernels._compile import kernel, make_switch
 
 LEAKY_RELU_SLOPE = 0.01  # PyTorch's default negative slope
@@ -47,7 +46,7 @@ def logistic_forward(z, bias, pre):
     one = z.dtype.type(1.0)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            z[i, j] = one / (one + np.exp(-(z[i, j] + bias[j])))
+            z[i, j] = one / (one + fastmath.exp(-(z[i, j] + bias[j])))
 
 
 @kernel
@@ -62,7 +61,7 @@ def logistic_backward(pre, a, delta):
 def tanh_forward(z, bias, pre):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            z[i, j] = np.tanh(z[i, j] + bias[j])
+            z[i, j] = fastmath.tanh(z[i, j] + bias[j])
 
 
 @kernel
@@ -117,7 +116,7 @@ def elu_forward(z, bias, pre):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             value = z[i, j] + bias[j]
-            z[i, j] = value if value > zero else np.expm1(value)
+            z[i, j] = value if value > zero else fastmath.expm1(value)
 
 
 @kernel
@@ -138,7 +137,8 @@ def softplus_forward(z, bias, pre):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             value = z[i, j] + bias[j]
-            z[i, j] = max(value, zero) + np.log1p(np.exp(-abs(value)))
+            positive = value if value > zero else zero
+            z[i, j] = positive + fastmath.log1p(fastmath.exp(-abs(value)))
 
 
 @kernel
@@ -146,7 +146,7 @@ def softplus_backward(pre, a, delta):
     # f'(z) = logistic(z) = 1 - exp(-a)
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
-            delta[i, j] = delta[i, j] * -np.expm1(-a[i, j])
+            delta[i, j] = delta[i, j] * -fastmath.expm1(-a[i, j])
 
 
 @kernel
@@ -161,7 +161,7 @@ def gelu_forward(z, bias, pre):
             value = z[i, j] + bias[j]
             if keep:
                 pre[i, j] = value
-            z[i, j] = half * value * (one + math.erf(value * scale))
+            z[i, j] = half * value * (one + fastmath.erf(value * scale))
 
 
 @kernel
@@ -174,17 +174,17 @@ def gelu_backward(pre, a, delta):
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
             z = pre[i, j]
-            cdf = half * (one + math.erf(z * scale))
-            delta[i, j] = delta[i, j] * (cdf + z * density * np.exp(-half * z * z))
+            cdf = half * (one + fastmath.erf(z * scale))
+            pdf = density * fastmath.exp(-half * z * z)
+            delta[i, j] = delta[i, j] * (cdf + z * pdf)
 
 
 @kernel
 def _logistic(value, one):
-    # split by sign so that exp never overflows; ``one`` carries the dtype
-    if value >= 0:
-        return one / (one + np.exp(-value))
-    e = np.exp(value)
-    return e / (one + e)
+    # 1 / (1 + e) for value >= 0, e / (1 + e) below, e = exp(-|value|), so that
+    # exp never overflows; a select, not a branch, so that loops vectorize
+    e = fastmath.exp(-abs(value))
+    return (one if value >= 0 else e) / (one + e)
 
 
 @kernel
