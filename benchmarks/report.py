@@ -2,6 +2,7 @@
 
 import math
 
+import activations
 import libraries
 
 RATIO_NOTE = (
@@ -368,6 +369,8 @@ def text(result):
         parts.append("Startup\n" + "\n".join(startup_lines(result["startup"])))
     if result.get("scale"):
         parts.append(scale_line(result["scale"]))
+    if result.get("activations"):
+        parts.append(activations.text(result["activations"]))
     line = headline(result)
     if line:
         parts.append(line)

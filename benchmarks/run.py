@@ -7,7 +7,10 @@ epoch). Libraries take turns over repeats; the report gives medians and
 ratios of medians (other library / fastmlp), the held-out score each reached,
 fastmlp's GFLOP/s against this machine's matmul peak, peak memory of a fit,
 a scaling sweep, fastmlp's fit time on 1 and 2 threads, the forward/reverse
-crossover of ``jacobian`` and startup costs. See ``workloads.py`` for the workloads.
+crossover of ``jacobian``, startup costs, and the activation section
+(``activations.py``: every hidden activation against relu, scikit-learn's four
+against scikit-learn, a 100-class softmax output). See ``workloads.py`` for
+the workloads.
 
 Usage::
 
@@ -30,6 +33,7 @@ from importlib import metadata
 from pathlib import Path
 
 # the sibling modules import as top-level modules: this folder is sys.path[0]
+import activations
 import jacobian
 import libraries
 import measure
@@ -40,7 +44,7 @@ import report
 import suite
 import workloads
 
-SECTIONS = ("sweep", "threads", "jacobian", "startup", "scale")
+SECTIONS = ("sweep", "threads", "jacobian", "startup", "scale", "activations")
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -157,6 +161,7 @@ def run(args):
         "jacobian": None,
         "startup": None,
         "scale": None,
+        "activations": None,
     }
     for workload, dtype_name in plan(args):
         start = time.perf_counter()
@@ -213,6 +218,12 @@ def run(args):
             small, repeats=1 if args.tiny else 3, cold=not (args.quick or args.tiny)
         )
         _log(f"startup: {time.perf_counter() - start:.1f} s")
+    if not args.quick and _wants(args, "activations"):
+        start = time.perf_counter()
+        result["activations"] = activations.run(
+            repeats, args.tiny, tuple(args.dtypes or DTYPES)
+        )
+        _log(f"activations: {time.perf_counter() - start:.1f} s")
     if (not args.quick or args.only) and _wants(args, "scale"):
         start = time.perf_counter()
         result["scale"] = probes.scale_memory(20_000 if args.tiny else 2_000_000)

@@ -211,12 +211,13 @@ def tanh(x):
     t = expm1(2.0 * a if a < 20.0 else 40.0)  # tanh(20) rounds to 1
     small = a < _ATANH_HALF
     # t / (t + 2) below 1/2, 1 - 2 / (t + 2) above; t + 2 = d + e exactly,
-    # and one correction step divides by it as if exactly
+    # and one correction step divides by it as if exactly (one division)
     numerator = t if small else 2.0
     d = t + 2.0
     e = (2.0 - d) + t
-    q = numerator / d
-    q = q + ((numerator - q * d) - q * e) / d
+    inverse = 1.0 / d
+    q = numerator * inverse
+    q = q + ((numerator - q * d) - q * e) * inverse
     result = np.float64(np.copysign(q if small else 1.0 - q, x))
     return result if a >= _TINY else x
 
