@@ -39,6 +39,7 @@ FUNCTIONS = {
     "log1p": (np.log1p, (-1.0, 10.0), (-1.0, 0.0, -0.29, 0.41, 1.0, 1e-8)),
     "tanh": (np.tanh, (-20.0, 20.0), (0.5493061443340549, -0.5493061443340549,
                                       19.06, 9.01, 1e-8)),
+    "logistic": (None, (-750.0, 40.0), (0.0, -745.0, -103.0, -87.0, 17.0, 36.8)),
     "erf": (None, (-6.5, 6.5), (0.84375, 1.25, 2.857142857142857, 6.0, 5.92,
                                 -0.84375, -1.25, -2.857142857142857, 1e-8)),
 }
@@ -79,6 +80,8 @@ def reference(name, x):
     with np.errstate(all="ignore"):
         if name == "erf":
             return erf_reference(x)
+        if name == "logistic":
+            return 1 / (1 + np.exp(-np.asarray(x, dtype=LD)))
         return FUNCTIONS[name][0](np.asarray(x, dtype=LD))
 
 

@@ -43,10 +43,9 @@ def identity_backward(pre, a, delta):
 
 @kernel
 def logistic_forward(z, bias, pre):
-    one = z.dtype.type(1.0)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            z[i, j] = one / (one + fastmath.exp(-(z[i, j] + bias[j])))
+            z[i, j] = fastmath.logistic(z[i, j] + bias[j])
 
 
 @kernel
@@ -116,7 +115,10 @@ def elu_forward(z, bias, pre):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             value = z[i, j] + bias[j]
-            z[i, j] = value if value > zero else fastmath.expm1(value)
+            # expm1 for every element and a select: a branch would keep the
+            # loop from vectorizing
+            negative = fastmath.expm1(value)
+            z[i, j] = value if value > zero else negative
 
 
 @kernel
@@ -166,38 +168,30 @@ def gelu_forward(z, bias, pre):
 
 @kernel
 def gelu_backward(pre, a, delta):
-    # f'(z) = Phi(z) + z * phi(z)
+    # f'(z) = Phi(z) + z * phi(z), and Phi(z) = a / z from the output a = z Phi(z)
+    # (no second erf); near 0, where a / z loses digits, Phi(z) = 1/2 + z phi(0)
     half = pre.dtype.type(0.5)
-    one = pre.dtype.type(1.0)
-    scale = pre.dtype.type(1.0 / math.sqrt(2.0))
+    small = pre.dtype.type(1e-6)
     density = pre.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
             z = pre[i, j]
-            cdf = half * (one + fastmath.erf(z * scale))
+            near = half + z * density
+            cdf = a[i, j] / z if abs(z) >= small else near
             pdf = density * fastmath.exp(-half * z * z)
             delta[i, j] = delta[i, j] * (cdf + z * pdf)
-
-
-@kernel
-def _logistic(value, one):
-    # 1 / (1 + e) for value >= 0, e / (1 + e) below, e = exp(-|value|), so that
-    # exp never overflows; a select, not a branch, so that loops vectorize
-    e = fastmath.exp(-abs(value))
-    return (one if value >= 0 else e) / (one + e)
 
 
 @kernel
 def silu_forward(z, bias, pre):
     # z * logistic(z)
     keep = pre.shape[0] > 0
-    one = z.dtype.type(1.0)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             value = z[i, j] + bias[j]
             if keep:
                 pre[i, j] = value
-            z[i, j] = value * _logistic(value, one)
+            z[i, j] = value * fastmath.logistic(value)
 
 
 @kernel
@@ -207,7 +201,7 @@ def silu_backward(pre, a, delta):
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
             z = pre[i, j]
-            s = _logistic(z, one)
+            s = fastmath.logistic(z)
             delta[i, j] = delta[i, j] * (s + z * s * (one - s))
 
 

@@ -1,4 +1,4 @@
-"""Branch-free exp, expm1, log, log1p, tanh and erf that LLVM vectorizes.
+"""Branch-free exp, expm1, log, log1p, tanh, erf, logistic that LLVM vectorizes.
 
 PyPI's llvmlite has no SVML, so numba turns ``np.exp``, ``np.log``,
 ``np.tanh`` and ``math.erf`` into one scalar libm call per element, which no
@@ -22,11 +22,13 @@ carry; exp's polynomial is the Taylor series to degree 13, which is exact to
 2^-57 on the reduced range |r| <= ln(2)/2.
 """
 
+import math
+
 import numpy as np
 from llvmlite import ir
 from numba import njit
 from numba.core import types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 _OPTIONS = {
     # LLVM's alwaysinline: the loops calling these functions vectorize only
@@ -39,16 +41,9 @@ _OPTIONS = {
 }
 
 
-def _scalar(function):
-    """Compile ``function(float64...) -> float64`` eagerly, cached where possible."""
-    n_args = function.__code__.co_argcount
-    signature = types.float64(*([types.float64] * n_args))
-    try:
-        return njit(signature, cache=True, **_OPTIONS)(function)
-    except RuntimeError as error:
-        if "cannot cache" not in str(error):
-            raise
-        return njit(signature, cache=False, **_OPTIONS)(function)
+def _float64(function):
+    """Compile ``function``, called with float64 arguments only, for inlining."""
+    return njit(cache=False, **_OPTIONS)(function)
 
 
 @intrinsic
@@ -69,6 +64,24 @@ def _from_bits(typingctx, i):
     return types.float64(types.int64), codegen
 
 
+@intrinsic
+def _bits32(typingctx, x):
+    """The IEEE bits of a float32 as an int32."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def _from_bits32(typingctx, i):
+    """The float32 whose IEEE bits are the int32 ``i``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
 _INF = np.inf
 _NAN = np.nan
 _INV_LN2 = 1.4426950408889634
@@ -78,7 +91,7 @@ _SHIFT = 6755399441055744.0  # 1.5 * 2**52: x + _SHIFT - _SHIFT rounds x to an i
 _TINY = 5.551115123125783e-17  # 2**-54: below it expm1, log1p, tanh are x
 
 
-@njit(**_OPTIONS, cache=False)
+@_float64
 def _exp_parts(hi, lo):
     """exp(hi + lo) as a mantissa in [0.7, 1.42] and an integer power of 2.
 
@@ -104,7 +117,7 @@ def _exp_parts(hi, lo):
     return p, np.int64(n)
 
 
-@njit(**_OPTIONS, cache=False)
+@_float64
 def _scale(p, n):
     """p * 2**n for n in [-1076, 1024], through the subnormals and to inf."""
     half = n >> 1
@@ -113,8 +126,8 @@ def _scale(p, n):
     return p * first * second
 
 
-@_scalar
-def exp(x):
+@_float64
+def _exp64(x):
     """e**x."""
     clamped = x if x < 710.0 else 710.0
     clamped = clamped if clamped > -746.0 else -746.0
@@ -123,8 +136,8 @@ def exp(x):
     return result if x == x else x
 
 
-@_scalar
-def expm1(x):
+@_float64
+def _expm1_64(x):
     """e**x - 1, accurate for small x."""
     clamped = x if x < 710.0 else 710.0
     clamped = clamped if clamped > -40.0 else -40.0
@@ -154,6 +167,19 @@ def expm1(x):
     return result if x == x else x
 
 
+@_float64
+def _logistic64(x):
+    """1 / (1 + e**-x), without overflow: e / (1 + e) below 0, e = e**-|x|."""
+    e = _exp64(-abs(x))
+    numerator = 1.0 if x >= 0.0 else e
+    # 1 + e = d + err exactly; one correction step divides by it as if exactly
+    d = 1.0 + e
+    err = (1.0 - d) + e
+    inverse = 1.0 / d
+    q = numerator * inverse
+    return q + ((numerator - q * d) - q * err) * inverse
+
+
 # fdlibm's log: log(1 + f) = f - hfsq + s * (hfsq + R(s**2)), s = f / (2 + f)
 _LG1 = 6.666666666666735130e-01
 _LG2 = 3.999999999940941908e-01
@@ -166,8 +192,8 @@ _SQRT_HALF_BITS = 0x3FE6A09E667F3BCD
 _SMALLEST_NORMAL = 2.2250738585072014e-308
 
 
-@_scalar
-def log(x):
+@_float64
+def _log64(x):
     """Natural logarithm."""
     subnormal = x < _SMALLEST_NORMAL
     scaled = x * 18014398509481984.0 if subnormal else x  # 2**54
@@ -191,24 +217,24 @@ def log(x):
     return result if x < _INF else x  # inf and nan
 
 
-@_scalar
-def log1p(x):
+@_float64
+def _log1p64(x):
     """log(1 + x), accurate for small x."""
     u = 1.0 + x
     # log(u) is log(1 + x) up to the rounding of 1 + x, which this corrects
-    result = log(u) - ((u - 1.0) - x) / u
-    result = result if u != 0.0 and u < _INF else log(u)
+    result = _log64(u) - ((u - 1.0) - x) / u
+    result = result if u != 0.0 and u < _INF else _log64(u)
     return result if abs(x) >= _TINY else x
 
 
 _ATANH_HALF = 0.5493061443340549  # tanh of it is 1/2
 
 
-@_scalar
-def tanh(x):
+@_float64
+def _tanh64(x):
     """Hyperbolic tangent."""
     a = abs(x)
-    t = expm1(2.0 * a if a < 20.0 else 40.0)  # tanh(20) rounds to 1
+    t = _expm1_64(2.0 * a if a < 20.0 else 40.0)  # tanh(20) rounds to 1
     small = a < _ATANH_HALF
     # t / (t + 2) below 1/2, 1 - 2 / (t + 2) above; t + 2 = d + e exactly,
     # and one correction step divides by it as if exactly (one division)
@@ -316,15 +342,15 @@ _SB = (
 )
 
 
-@njit(**_OPTIONS, cache=False)
+@_float64
 def _horner(c, v):
     """c[0] + c[1] v + ... + c[8] v**8."""
     return c[0] + v * (c[1] + v * (c[2] + v * (c[3] + v * (
         c[4] + v * (c[5] + v * (c[6] + v * (c[7] + v * c[8])))))))
 
 
-@_scalar
-def erf(x):
+@_float64
+def _erf64(x):
     """The error function."""
     a = abs(x)
     near = a < 0.84375
@@ -335,12 +361,111 @@ def erf(x):
     inner = (a if near else _ERX) + (a if near else 1.0) * ratio
     # |x| in [1.25, 6): 1 - exp(-a**2 - 0.5625 + R(s) / S(s)) / a, s = 1 / a**2
     low = a < 2.857142857142857
-    s = 1.0 / (a * a)
+    inverse = 1.0 / a
+    s = inverse * inverse
     ratio = _horner(_RA if low else _RB, s) / _horner(_SA if low else _SB, s)
     # a**2 = z**2 + (a - z)(a + z) with z = a cut to 21 bits, so z * z is exact
     z = _from_bits(_bits(a) & -4294967296)
     mantissa, n = _exp_parts(-z * z - 0.5625, (z - a) * (z + a) + ratio)
-    outer = 1.0 - _scale(mantissa, n) / a
+    outer = 1.0 - _scale(mantissa, n) * inverse
     result = inner if a < 1.25 else (outer if a < 6.0 else 1.0)
     result = np.float64(np.copysign(result, x))
     return result if x == x else x
+
+
+# float32: exp and expm1 in float32 arithmetic (twice the lanes of float64)
+# with polynomials of degree 7 (exact to 2^-27 on |r| <= ln(2)/2); tanh and
+# logistic finish their one division in float64. _F are float32 constants:
+# a Python float would make numba compute in float64.
+_F = np.float32
+_F_INV_LN2 = _F(1.442695)
+_F_SHIFT = _F(12582912.0)  # 1.5 * 2**23
+_F_LN2_HI = _F(0.693359375)  # 355 / 512: n * _F_LN2_HI is exact
+_F_LN2_LO = _F(-2.12194440e-4)
+_F_C = tuple(_F(1.0 / math.factorial(k)) for k in range(8))
+_F_TINY = _F(2.0**-25)
+
+
+@_float64
+def _exp32(x):
+    clamped = x if x < _F(89.0) else _F(89.0)
+    clamped = clamped if clamped > _F(-104.0) else _F(-104.0)
+    n = clamped * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
+    r = (clamped - n * _F_LN2_HI) - n * _F_LN2_LO
+    c = _F_C
+    p = c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (
+        c[4] + r * (c[5] + r * (c[6] + r * c[7]))))))
+    # p * 2**n in two exact steps, through the subnormals and to inf
+    k = np.int32(n)
+    half = k >> np.int32(1)
+    first = _from_bits32((half + np.int32(127)) << np.int32(23))
+    second = _from_bits32((k - half + np.int32(127)) << np.int32(23))
+    result = p * first * second
+    return result if x == x else x
+
+
+@_float64
+def _expm1_32(x):
+    clamped = x if x < _F(89.0) else _F(89.0)
+    clamped = clamped if clamped > _F(-18.0) else _F(-18.0)
+    n = clamped * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
+    r_hi = clamped - n * _F_LN2_HI  # exact
+    r_lo = -n * _F_LN2_LO
+    r = r_hi + r_lo
+    c = _F_C
+    q = c[2] + r * (c[3] + r * (c[4] + r * (c[5] + r * (c[6] + r * c[7]))))
+    # as _expm1_64: 2 * (t - 1/2 + t * expm1(r)), t = 2**(n - 1)
+    t = _from_bits32((np.int32(n) + np.int32(126)) << np.int32(23))
+    half = _F(0.5)
+    result = _F(2.0) * (((t - half) + t * r_hi) + t * (r_lo + r * r * q))
+    result = result if abs(x) >= _F_TINY else x
+    return result if x == x else x
+
+
+@_float64
+def _tanh32(x):
+    a = abs(x)
+    t = np.float64(_expm1_32(_F(2.0) * a if a < _F(10.0) else _F(20.0)))
+    small = a < _F(_ATANH_HALF)
+    q = (t if small else 2.0) / (t + 2.0)
+    result = _F(np.copysign(q if small else 1.0 - q, x))
+    return result if a >= _F_TINY else x
+
+
+@_float64
+def _logistic32(x):
+    e = np.float64(_exp32(-abs(x)))
+    return _F((1.0 if x >= _F(0.0) else e) / (1.0 + e))
+
+
+def _generic(name, float32=None):
+    """The public function ``name``: float32 arguments get ``float32`` (when
+    given, else the float64 code on the widened value), others the float64
+    code. Compiled into each caller and inlined, so loops vectorize."""
+    float64 = globals()[f"_{name}64" if name != "expm1" else "_expm1_64"]
+
+    def function(x):
+        raise NotImplementedError(f"fastmath.{name} is callable from jitted code")
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = float64.py_func.__doc__
+
+    def widened(x):
+        return float64(np.float64(x))
+
+    @overload(function, jit_options=_OPTIONS)
+    def _choose(x):
+        if isinstance(x, types.Float) and x.bitwidth == 32 and float32 is not None:
+            return lambda x: float32(x)
+        return widened
+
+    return function
+
+
+exp = _generic("exp", _exp32)
+expm1 = _generic("expm1", _expm1_32)
+log = _generic("log")
+log1p = _generic("log1p")
+tanh = _generic("tanh", _tanh32)
+erf = _generic("erf")
+logistic = _generic("logistic", _logistic32)
