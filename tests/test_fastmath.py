@@ -50,7 +50,8 @@ def test_special_values(dtype):
         expected = np.array([p[1] for p in pairs] + [nan], dtype=dtype)
         got = fastmath_ulp.evaluate(name, x)
         np.testing.assert_array_equal(got, expected, err_msg=name)
-        assert np.array_equal(np.signbit(got), np.signbit(expected)), name
+        signed = ~np.isnan(expected)
+        assert np.array_equal(np.signbit(got[signed]), np.signbit(expected[signed]))
 
 
 def test_subnormal_results_are_gradual():
