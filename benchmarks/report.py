@@ -2,6 +2,7 @@
 
 import math
 
+import activations
 import first_use as first_use_session
 import libraries
 
@@ -433,6 +434,8 @@ def text(result):
         parts.append("\n".join(first_use_lines(result["first_use"])))
     if result.get("scale"):
         parts.append(scale_line(result["scale"]))
+    if result.get("activations"):
+        parts.append(activations.text(result["activations"]))
     line = headline(result)
     if line:
         parts.append(line)

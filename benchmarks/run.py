@@ -7,9 +7,12 @@ epoch). Libraries take turns over repeats; the report gives medians and
 ratios of medians (other library / fastmlp), the held-out score each reached,
 fastmlp's GFLOP/s against this machine's matmul peak, peak memory of a fit,
 a scaling sweep, fastmlp's fit time on 1 and 2 threads, the forward/reverse
-crossover of ``jacobian``, startup costs, and a first session step by step
+crossover of ``jacobian``, startup costs, a first session step by step
 (``first_use.py``: fresh processes, fastmlp with an empty and then a warm numba
-cache, scikit-learn doing the same). See ``workloads.py`` for the workloads.
+cache, scikit-learn doing the same) and the activation section
+(``activations.py``: every hidden activation against relu, scikit-learn's four
+against scikit-learn, a 100-class softmax output). See ``workloads.py`` for
+the workloads.
 
 Usage::
 
@@ -34,6 +37,7 @@ from importlib import metadata
 from pathlib import Path
 
 # the sibling modules import as top-level modules: this folder is sys.path[0]
+import activations
 import jacobian
 import libraries
 import measure
@@ -44,7 +48,15 @@ import report
 import suite
 import workloads
 
-SECTIONS = ("sweep", "threads", "jacobian", "startup", "first_use", "scale")
+SECTIONS = (
+    "sweep",
+    "threads",
+    "jacobian",
+    "startup",
+    "first_use",
+    "scale",
+    "activations",
+)
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -162,6 +174,7 @@ def run(args):
         "startup": None,
         "first_use": None,
         "scale": None,
+        "activations": None,
     }
     for workload, dtype_name in plan(args):
         start = time.perf_counter()
@@ -225,6 +238,12 @@ def run(args):
             args.tiny, cold=not args.tiny, sklearn_runs=1 if args.tiny else 2
         )
         _log(f"first_use: {time.perf_counter() - start:.1f} s")
+    if not args.quick and _wants(args, "activations"):
+        start = time.perf_counter()
+        result["activations"] = activations.run(
+            repeats, args.tiny, tuple(args.dtypes or DTYPES)
+        )
+        _log(f"activations: {time.perf_counter() - start:.1f} s")
     if (not args.quick or args.only) and _wants(args, "scale"):
         start = time.perf_counter()
         result["scale"] = probes.scale_memory(20_000 if args.tiny else 2_000_000)

@@ -97,6 +97,7 @@ def test_quick_tiny_writes_results(tmp_path):
         "startup",
         "first_use",
         "scale",
+        "activations",
         "summary",
     } <= set(result)
     assert result["mode"] == "quick+tiny"
@@ -118,7 +119,7 @@ def test_quick_tiny_writes_results(tmp_path):
     assert set(memory) == set(result["workloads"][0]["libraries"])
     assert {"peak_mb", "fit_mb", "data_mb"} <= set(memory["fastmlp"])
     assert result["predict"] == [] and result["sweep"] is None
-    assert result["scale"] is None  # full mode only
+    assert result["scale"] is None and result["activations"] is None  # full only
     assert result["first_use"] is None  # never in --quick unless --only names it
     jacobian = result["jacobian"]
     assert [p["n_features"] for p in jacobian["points"]] == [2, 10, 50]
@@ -152,7 +153,7 @@ def test_full_mode_tiny_subset(tmp_path):
         tmp_path,
         "--tiny",
         "--only",
-        "mid,predict,sweep,threads,scale",
+        "mid,predict,sweep,threads,scale,activations",
         "--dtypes",
         "float32",
         "--no-memory",
@@ -181,6 +182,22 @@ def test_full_mode_tiny_subset(tmp_path):
     assert scale["train_accuracy"] > 0.5
     assert "Scale: one epoch of fastmlp on 20,000 x 50" in stdout
     assert "Scaling sweep" in stdout and "Predict" in stdout
+    section = result["activations"]
+    assert [(r["dtype"], r["activation"]) for r in section["rows"]][:2] == [
+        ("float32", "relu"),
+        ("float32", "identity"),
+    ]
+    assert len(section["rows"]) == 9
+    assert {(r["activation"], r["solver"]) for r in section["sklearn"]} == {
+        ("identity", "adam"),
+        ("logistic", "adam"),
+        ("tanh", "adam"),
+        ("relu", "adam"),
+        ("logistic", "sgd"),
+        ("tanh", "sgd"),
+    }
+    assert section["many_classes"][0]["n_classes"] == 10  # tiny
+    assert "| activation | float64 time | / relu |" in stdout
     if HAS_MATPLOTLIB:
         assert png.exists()
 

@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from fastmlp._registry import HIDDEN_ACTIVATION_INIT_FACTORS, check_registry
+from fastmlp.kernels import fastmath
 from fastmlp.kernels._compile import kernel, make_switch
 
 LEAKY_RELU_SLOPE = 0.01  # PyTorch's default negative slope
@@ -47,6 +48,9 @@ def logistic_forward(z, bias, pre):
     one = z.dtype.type(1.0)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
+            # libm's exp, not fastmath's: with it the logistic has SciPy's
+            # expit's bits, which keeps L-BFGS on scikit-learn's iterates
+            # (tests/test_lbfgs_fidelity.py); fastmath.logistic is 1.4 ulp off
             z[i, j] = one / (one + np.exp(-(z[i, j] + bias[j])))
 
 
@@ -62,7 +66,7 @@ def logistic_backward(pre, a, delta):
 def tanh_forward(z, bias, pre):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            z[i, j] = np.tanh(z[i, j] + bias[j])
+            z[i, j] = fastmath.tanh(z[i, j] + bias[j])
 
 
 @kernel
@@ -117,7 +121,10 @@ def elu_forward(z, bias, pre):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             value = z[i, j] + bias[j]
-            z[i, j] = value if value > zero else np.expm1(value)
+            # expm1 for every element and a select: a branch would keep the
+            # loop from vectorizing
+            negative = fastmath.expm1(value)
+            z[i, j] = value if value > zero else negative
 
 
 @kernel
@@ -138,7 +145,8 @@ def softplus_forward(z, bias, pre):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             value = z[i, j] + bias[j]
-            z[i, j] = max(value, zero) + np.log1p(np.exp(-abs(value)))
+            positive = value if value > zero else zero
+            z[i, j] = positive + fastmath.log1p(fastmath.exp(-abs(value)))
 
 
 @kernel
@@ -146,7 +154,7 @@ def softplus_backward(pre, a, delta):
     # f'(z) = logistic(z) = 1 - exp(-a)
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
-            delta[i, j] = delta[i, j] * -np.expm1(-a[i, j])
+            delta[i, j] = delta[i, j] * -fastmath.expm1(-a[i, j])
 
 
 @kernel
@@ -161,53 +169,50 @@ def gelu_forward(z, bias, pre):
             value = z[i, j] + bias[j]
             if keep:
                 pre[i, j] = value
-            z[i, j] = half * value * (one + math.erf(value * scale))
+            z[i, j] = half * value * (one + fastmath.erf(value * scale))
 
 
 @kernel
 def gelu_backward(pre, a, delta):
-    # f'(z) = Phi(z) + z * phi(z)
+    # f'(z) = Phi(z) + z * phi(z), and Phi(z) = a / z from the output a = z Phi(z)
+    # (no second erf); near 0, where a / z loses digits, Phi(z) = 1/2 + z phi(0)
     half = pre.dtype.type(0.5)
-    one = pre.dtype.type(1.0)
-    scale = pre.dtype.type(1.0 / math.sqrt(2.0))
+    small = pre.dtype.type(1e-6)
     density = pre.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
             z = pre[i, j]
-            cdf = half * (one + math.erf(z * scale))
-            delta[i, j] = delta[i, j] * (cdf + z * density * np.exp(-half * z * z))
-
-
-@kernel
-def _logistic(value, one):
-    # split by sign so that exp never overflows; ``one`` carries the dtype
-    if value >= 0:
-        return one / (one + np.exp(-value))
-    e = np.exp(value)
-    return e / (one + e)
+            near = half + z * density
+            cdf = a[i, j] / z if abs(z) >= small else near
+            pdf = density * fastmath.exp(-half * z * z)
+            delta[i, j] = delta[i, j] * (cdf + z * pdf)
 
 
 @kernel
 def silu_forward(z, bias, pre):
     # z * logistic(z)
     keep = pre.shape[0] > 0
-    one = z.dtype.type(1.0)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             value = z[i, j] + bias[j]
             if keep:
                 pre[i, j] = value
-            z[i, j] = value * _logistic(value, one)
+            z[i, j] = value * fastmath.logistic(value)
 
 
 @kernel
 def silu_backward(pre, a, delta):
-    # f'(z) = s + z * s * (1 - s), s = logistic(z)
+    # f'(z) = s + z * s * (1 - s), s = logistic(z) = a / z from the output
+    # a = z s (no second exp); near 0, where a / z loses digits, s = 1/2 + z/4
     one = pre.dtype.type(1.0)
+    half = pre.dtype.type(0.5)
+    quarter = pre.dtype.type(0.25)
+    small = pre.dtype.type(1e-6)
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
             z = pre[i, j]
-            s = _logistic(z, one)
+            near = half + quarter * z
+            s = a[i, j] / z if abs(z) >= small else near
             delta[i, j] = delta[i, j] * (s + z * s * (one - s))
 
 

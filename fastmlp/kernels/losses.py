@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from fastmlp._registry import OUTPUT_ACTIVATION_OF_LOSS, check_registry
+from fastmlp.kernels import fastmath
 from fastmlp.kernels._compile import kernel, make_switch
 from fastmlp.kernels._views import read_only
 from fastmlp.kernels.activations import (
@@ -45,10 +46,9 @@ def softmax_forward(z, bias, pre):
             z[i, j] = z[i, j] + bias[j]
             if z[i, j] > row_max:
                 row_max = z[i, j]
-        total = z.dtype.type(0.0)
         for j in range(z.shape[1]):
-            z[i, j] = np.exp(z[i, j] - row_max)
-            total += z[i, j]
+            z[i, j] = fastmath.exp(z[i, j] - row_max)
+        total = pairwise_sum(read_only(z[i]))  # NumPy's order, as scikit-learn
         for j in range(z.shape[1]):
             z[i, j] = z[i, j] / total
 
@@ -68,7 +68,7 @@ def softmax_backward(pre, a, delta):
 def exp_forward(z, bias, pre):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            z[i, j] = np.exp(z[i, j] + bias[j])
+            z[i, j] = fastmath.exp(z[i, j] + bias[j])
 
 
 @kernel

@@ -1,0 +1,471 @@
+"""Branch-free exp, expm1, log, log1p, tanh, erf, logistic that LLVM vectorizes.
+
+PyPI's llvmlite has no SVML, so numba turns ``np.exp``, ``np.log``,
+``np.tanh`` and ``math.erf`` into one scalar libm call per element, which no
+loop around them can vectorize. These functions use only arithmetic, integer
+bit operations and selects (range reduction, polynomial or rational
+approximation, reconstruction of the exponent from bits), so a loop that calls
+them compiles to SIMD code once LLVM inlines them.
+
+Each takes and returns a float64; float32 kernels pass their float32 values,
+which numba widens, and round the result when they store it: computed in
+float64, a float32 result is within one float32 ulp (in practice correctly
+rounded almost everywhere). Special values follow C99/NumPy: NaN in, NaN
+out; exp(-inf) = 0, exp(inf) = inf, overflow to inf and gradual underflow
+through the subnormals; log(0) = -inf, log(x < 0) = NaN; odd functions keep
+the sign of -0.0. ``benchmarks/fastmath_ulp.py`` measures the errors against
+NumPy and long double; ``tests/test_fastmath.py`` holds them at 2 ulp.
+
+The polynomial and rational coefficients of ``log`` and ``erf`` are those of
+fdlibm (Sun Microsystems, freely redistributable), whose error analysis they
+carry; exp's polynomial is the Taylor series to degree 13, which is exact to
+2^-57 on the reduced range |r| <= ln(2)/2.
+"""
+
+import math
+
+import numpy as np
+from llvmlite import ir
+from numba import njit
+from numba.core import types
+from numba.extending import intrinsic, overload
+
+_OPTIONS = {
+    # LLVM's alwaysinline: the loops calling these functions vectorize only
+    # when their bodies are inlined, and the larger ones exceed LLVM's threshold
+    "forceinline": True,
+    "nogil": True,
+    "error_model": "numpy",
+    # fused multiply-adds: fewer roundings, and the reductions below stay exact
+    "fastmath": {"contract"},
+}
+
+
+def _float64(function):
+    """Compile ``function``, called with float64 arguments only, for inlining."""
+    return njit(cache=False, **_OPTIONS)(function)
+
+
+@intrinsic
+def _bits(typingctx, x):
+    """The IEEE bits of a float64 as an int64."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _from_bits(typingctx, i):
+    """The float64 whose IEEE bits are the int64 ``i``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+@intrinsic
+def _bits32(typingctx, x):
+    """The IEEE bits of a float32 as an int32."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def _from_bits32(typingctx, i):
+    """The float32 whose IEEE bits are the int32 ``i``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
+_INF = np.inf
+_NAN = np.nan
+_INV_LN2 = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # 0x3fe62e42fee00000: n * _LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10
+_SHIFT = 6755399441055744.0  # 1.5 * 2**52: x + _SHIFT - _SHIFT rounds x to an integer
+_TINY = 5.551115123125783e-17  # 2**-54: below it expm1, log1p, tanh are x
+
+
+@_float64
+def _exp_parts(hi, lo):
+    """exp(hi + lo) as a mantissa in [0.7, 1.42] and an integer power of 2.
+
+    ``lo`` carries extra bits of the argument (erf needs them); it is 0 for exp.
+    Returns ``(p, n)`` with exp(hi + lo) = p * 2**n.
+    """
+    n = (hi + lo) * _INV_LN2 + _SHIFT - _SHIFT
+    r = (hi - n * _LN2_HI) + (lo - n * _LN2_LO)
+    p = 1.0 + r * (
+        1.0
+        + r * (1 / 2
+        + r * (1 / 6
+        + r * (1 / 24
+        + r * (1 / 120
+        + r * (1 / 720
+        + r * (1 / 5040
+        + r * (1 / 40320
+        + r * (1 / 362880
+        + r * (1 / 3628800
+        + r * (1 / 39916800
+        + r * (1 / 479001600
+        + r * (1 / 6227020800)))))))))))))
+    return p, np.int64(n)
+
+
+@_float64
+def _scale(p, n):
+    """p * 2**n for n in [-1076, 1024], through the subnormals and to inf."""
+    half = n >> 1
+    first = _from_bits((half + 1023) << 52)
+    second = _from_bits((n - half + 1023) << 52)
+    return p * first * second
+
+
+@_float64
+def _exp64(x):
+    """e**x."""
+    clamped = x if x < 710.0 else 710.0
+    clamped = clamped if clamped > -746.0 else -746.0
+    p, n = _exp_parts(clamped, 0.0)
+    result = _scale(p, n)
+    return result if x == x else x
+
+
+@_float64
+def _expm1_64(x):
+    """e**x - 1, accurate for small x."""
+    clamped = x if x < 710.0 else 710.0
+    clamped = clamped if clamped > -40.0 else -40.0
+    n = clamped * _INV_LN2 + _SHIFT - _SHIFT
+    r_hi = clamped - n * _LN2_HI  # exact
+    r_lo = -n * _LN2_LO
+    r = r_hi + r_lo
+    # expm1(r) = r + r**2 * q(r)
+    q = (1 / 2
+        + r * (1 / 6
+        + r * (1 / 24
+        + r * (1 / 120
+        + r * (1 / 720
+        + r * (1 / 5040
+        + r * (1 / 40320
+        + r * (1 / 362880
+        + r * (1 / 3628800
+        + r * (1 / 39916800
+        + r * (1 / 479001600
+        + r * (1 / 6227020800))))))))))))
+    # e**x - 1 = 2 * (t - 1/2 + t * expm1(r)), t = 2**(n - 1): exact scalings
+    # for every n in [-58, 1024]; t - 1/2 + t * r_hi, the large part, is
+    # formed first (exactly where it cancels), the small rest added last
+    t = _from_bits((np.int64(n) + 1022) << 52)
+    result = 2.0 * (((t - 0.5) + t * r_hi) + t * (r_lo + r * r * q))
+    result = result if abs(x) >= _TINY else x
+    return result if x == x else x
+
+
+@_float64
+def _logistic64(x):
+    """1 / (1 + e**-x), without overflow: e / (1 + e) below 0, e = e**-|x|."""
+    e = _exp64(-abs(x))
+    numerator = 1.0 if x >= 0.0 else e
+    # 1 + e = d + err exactly; one correction step divides by it as if exactly
+    d = 1.0 + e
+    err = (1.0 - d) + e
+    inverse = 1.0 / d
+    q = numerator * inverse
+    return q + ((numerator - q * d) - q * err) * inverse
+
+
+# fdlibm's log: log(1 + f) = f - hfsq + s * (hfsq + R(s**2)), s = f / (2 + f)
+_LG1 = 6.666666666666735130e-01
+_LG2 = 3.999999999940941908e-01
+_LG3 = 2.857142874366239149e-01
+_LG4 = 2.222219843214978396e-01
+_LG5 = 1.818357216161805012e-01
+_LG6 = 1.531383769920937332e-01
+_LG7 = 1.479819860511658591e-01
+_SQRT_HALF_BITS = 0x3FE6A09E667F3BCD
+_SMALLEST_NORMAL = 2.2250738585072014e-308
+
+
+@_float64
+def _log64(x):
+    """Natural logarithm."""
+    subnormal = x < _SMALLEST_NORMAL
+    scaled = x * 18014398509481984.0 if subnormal else x  # 2**54
+    bits = _bits(scaled)
+    # split x = 2**k * m with m in [sqrt(1/2), sqrt(2))
+    k = (bits - _SQRT_HALF_BITS) >> 52
+    m = _from_bits(bits - (k << 52))
+    k = k - 54 if subnormal else k
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    r = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7))) + w * (
+        _LG2 + w * (_LG4 + w * _LG6)
+    )
+    hfsq = 0.5 * f * f
+    dk = np.float64(k)
+    result = dk * _LN2_HI - ((hfsq - (s * (hfsq + r) + dk * _LN2_LO)) - f)
+    special = -_INF if x == 0.0 else _NAN
+    result = result if x > 0.0 else special
+    return result if x < _INF else x  # inf and nan
+
+
+@_float64
+def _log1p64(x):
+    """log(1 + x), accurate for small x."""
+    u = 1.0 + x
+    # log(u) is log(1 + x) up to the rounding of 1 + x, which this corrects
+    result = _log64(u) - ((u - 1.0) - x) / u
+    result = result if u != 0.0 and u < _INF else _log64(u)
+    return result if abs(x) >= _TINY else x
+
+
+_ATANH_HALF = 0.5493061443340549  # tanh of it is 1/2
+
+
+@_float64
+def _tanh64(x):
+    """Hyperbolic tangent."""
+    a = abs(x)
+    t = _expm1_64(2.0 * a if a < 20.0 else 40.0)  # tanh(20) rounds to 1
+    small = a < _ATANH_HALF
+    # t / (t + 2) below 1/2, 1 - 2 / (t + 2) above; t + 2 = d + e exactly,
+    # and one correction step divides by it as if exactly (one division)
+    numerator = t if small else 2.0
+    d = t + 2.0
+    e = (2.0 - d) + t
+    inverse = 1.0 / d
+    q = numerator * inverse
+    q = q + ((numerator - q * d) - q * e) * inverse
+    result = np.float64(np.copysign(q if small else 1.0 - q, x))
+    return result if a >= _TINY else x
+
+
+# fdlibm's erf (numerators, then denominators with their leading 1), zero-padded
+# to degree 8: rational approximations on [0, 0.84375), [0.84375, 1.25),
+# [1.25, 1/0.35) and [1/0.35, 6); erf = 1 beyond 6
+_ERX = 8.45062911510467529297e-01
+_PP = (
+    1.28379167095512558561e-01,
+    -3.25042107247001499370e-01,
+    -2.84817495755985104766e-02,
+    -5.77027029648944159157e-03,
+    -2.37630166566501626084e-05,
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+)
+_QQ = (
+    1.0,
+    3.97917223959155352819e-01,
+    6.50222499887672944485e-02,
+    5.08130628187576562776e-03,
+    1.32494738004321644526e-04,
+    -3.96022827877536812320e-06,
+    0.0,
+    0.0,
+    0.0,
+)
+_PA = (
+    -2.36211856075265944077e-03,
+    4.14856118683748331666e-01,
+    -3.72207876035701323847e-01,
+    3.18346619901161753674e-01,
+    -1.10894694282396677476e-01,
+    3.54783043256182359371e-02,
+    -2.16637559486879084300e-03,
+    0.0,
+    0.0,
+)
+_QA = (
+    1.0,
+    1.06420880400844228286e-01,
+    5.40397917702171048937e-01,
+    7.18286544141962662868e-02,
+    1.26171219808761642112e-01,
+    1.36370839120290507362e-02,
+    1.19844998467991074170e-02,
+    0.0,
+    0.0,
+)
+_RA = (
+    -9.86494403484714822705e-03,
+    -6.93858572707181764372e-01,
+    -1.05586262253232909814e01,
+    -6.23753324503260060396e01,
+    -1.62396669462573470355e02,
+    -1.84605092906711035994e02,
+    -8.12874355063065934246e01,
+    -9.81432934416914548592e00,
+    0.0,
+)
+_SA = (
+    1.0,
+    1.96512716674392571292e01,
+    1.37657754143519042600e02,
+    4.34565877475229228821e02,
+    6.45387271733267880336e02,
+    4.29008140027567833386e02,
+    1.08635005541779435134e02,
+    6.57024977031928170135e00,
+    -6.04244152148580987438e-02,
+)
+_RB = (
+    -9.86494292470009928597e-03,
+    -7.99283237680523006574e-01,
+    -1.77579549177547519889e01,
+    -1.60636384855821916062e02,
+    -6.37566443368389627722e02,
+    -1.02509513161107724954e03,
+    -4.83519191608651397019e02,
+    0.0,
+    0.0,
+)
+_SB = (
+    1.0,
+    3.03380607434824582924e01,
+    3.25792512996573918826e02,
+    1.53672958608443695994e03,
+    3.19985821950859553908e03,
+    2.55305040643316442583e03,
+    4.74528541206955367215e02,
+    -2.24409524465858183362e01,
+    0.0,
+)
+
+
+@_float64
+def _horner(c, v):
+    """c[0] + c[1] v + ... + c[8] v**8."""
+    return c[0] + v * (c[1] + v * (c[2] + v * (c[3] + v * (
+        c[4] + v * (c[5] + v * (c[6] + v * (c[7] + v * c[8])))))))
+
+
+@_float64
+def _erf64(x):
+    """The error function."""
+    a = abs(x)
+    near = a < 0.84375
+    # |x| < 1.25: a + a * P(a**2) / Q(a**2) below 0.84375, erx + P(a - 1) /
+    # Q(a - 1) above; one rational function with coefficients chosen per element
+    v = a * a if near else a - 1.0
+    ratio = _horner(_PP if near else _PA, v) / _horner(_QQ if near else _QA, v)
+    inner = (a if near else _ERX) + (a if near else 1.0) * ratio
+    # |x| in [1.25, 6): 1 - exp(-a**2 - 0.5625 + R(s) / S(s)) / a, s = 1 / a**2
+    low = a < 2.857142857142857
+    inverse = 1.0 / a
+    s = inverse * inverse
+    ratio = _horner(_RA if low else _RB, s) / _horner(_SA if low else _SB, s)
+    # a**2 = z**2 + (a - z)(a + z) with z = a cut to 21 bits, so z * z is exact
+    z = _from_bits(_bits(a) & -4294967296)
+    mantissa, n = _exp_parts(-z * z - 0.5625, (z - a) * (z + a) + ratio)
+    outer = 1.0 - _scale(mantissa, n) * inverse
+    result = inner if a < 1.25 else (outer if a < 6.0 else 1.0)
+    result = np.float64(np.copysign(result, x))
+    return result if x == x else x
+
+
+# float32: exp and expm1 in float32 arithmetic (twice the lanes of float64)
+# with polynomials of degree 7 (exact to 2^-27 on |r| <= ln(2)/2); tanh and
+# logistic finish their one division in float64. _F are float32 constants:
+# a Python float would make numba compute in float64.
+_F = np.float32
+_F_INV_LN2 = _F(1.442695)
+_F_SHIFT = _F(12582912.0)  # 1.5 * 2**23
+_F_LN2_HI = _F(0.693359375)  # 355 / 512: n * _F_LN2_HI is exact
+_F_LN2_LO = _F(-2.12194440e-4)
+_F_C = tuple(_F(1.0 / math.factorial(k)) for k in range(8))
+_F_TINY = _F(2.0**-25)
+
+
+@_float64
+def _exp32(x):
+    clamped = x if x < _F(89.0) else _F(89.0)
+    clamped = clamped if clamped > _F(-104.0) else _F(-104.0)
+    n = clamped * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
+    r = (clamped - n * _F_LN2_HI) - n * _F_LN2_LO
+    c = _F_C
+    p = c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (
+        c[4] + r * (c[5] + r * (c[6] + r * c[7]))))))
+    # p * 2**n in two exact steps, through the subnormals and to inf
+    k = np.int32(n)
+    half = k >> np.int32(1)
+    first = _from_bits32((half + np.int32(127)) << np.int32(23))
+    second = _from_bits32((k - half + np.int32(127)) << np.int32(23))
+    result = p * first * second
+    return result if x == x else x
+
+
+@_float64
+def _expm1_32(x):
+    clamped = x if x < _F(89.0) else _F(89.0)
+    clamped = clamped if clamped > _F(-18.0) else _F(-18.0)
+    n = clamped * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
+    r_hi = clamped - n * _F_LN2_HI  # exact
+    r_lo = -n * _F_LN2_LO
+    r = r_hi + r_lo
+    c = _F_C
+    q = c[2] + r * (c[3] + r * (c[4] + r * (c[5] + r * (c[6] + r * c[7]))))
+    # as _expm1_64: 2 * (t - 1/2 + t * expm1(r)), t = 2**(n - 1)
+    t = _from_bits32((np.int32(n) + np.int32(126)) << np.int32(23))
+    half = _F(0.5)
+    result = _F(2.0) * (((t - half) + t * r_hi) + t * (r_lo + r * r * q))
+    result = result if abs(x) >= _F_TINY else x
+    return result if x == x else x
+
+
+@_float64
+def _tanh32(x):
+    a = abs(x)
+    t = np.float64(_expm1_32(_F(2.0) * a if a < _F(10.0) else _F(20.0)))
+    small = a < _F(_ATANH_HALF)
+    q = (t if small else 2.0) / (t + 2.0)
+    result = _F(np.copysign(q if small else 1.0 - q, x))
+    return result if a >= _F_TINY else x
+
+
+@_float64
+def _logistic32(x):
+    e = np.float64(_exp32(-abs(x)))
+    return _F((1.0 if x >= _F(0.0) else e) / (1.0 + e))
+
+
+def _generic(name, float32=None):
+    """The public function ``name``: float32 arguments get ``float32`` (when
+    given, else the float64 code on the widened value), others the float64
+    code. Compiled into each caller and inlined, so loops vectorize."""
+    float64 = globals()[f"_{name}64" if name != "expm1" else "_expm1_64"]
+
+    def function(x):
+        raise NotImplementedError(f"fastmath.{name} is callable from jitted code")
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = float64.py_func.__doc__
+
+    def widened(x):
+        return float64(np.float64(x))
+
+    @overload(function, jit_options=_OPTIONS)
+    def _choose(x):
+        if isinstance(x, types.Float) and x.bitwidth == 32 and float32 is not None:
+            return lambda x: float32(x)
+        return widened
+
+    return function
+
+
+exp = _generic("exp", _exp32)
+expm1 = _generic("expm1", _expm1_32)
+log = _generic("log")
+log1p = _generic("log1p")
+tanh = _generic("tanh", _tanh32)
+erf = _generic("erf")
+logistic = _generic("logistic", _logistic32)

@@ -1,0 +1,65 @@
+"""The vectorizable math functions against long-double references, in ulp.
+
+``benchmarks/fastmath_ulp.py`` draws the points (random bit patterns over the
+whole float range, uniform over the range where the function varies, log-
+uniform magnitudes down to the subnormals, and 4,001 consecutive floats around
+each edge: 0, the smallest normal and subnormal, the largest float, the
+overflow and underflow thresholds, the ends of the approximations' intervals)
+and computes the errors; it prints the full table with more points.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+import fastmath_ulp  # noqa: E402
+
+POINTS = 400_000  # per function and dtype, besides the edges
+MAX_ULP = 2.0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", list(fastmath_ulp.FUNCTIONS))
+def test_within_two_ulp_everywhere(name, dtype):
+    x = fastmath_ulp.points(name, dtype, POINTS, seed=1)
+    errors, mismatched = fastmath_ulp.ulp_errors(name, x)
+    assert mismatched.size == 0, f"{name} wrong at {mismatched[:5]}"
+    assert errors.max() <= MAX_ULP, f"{name} {errors.max():.3f} ulp"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_special_values(dtype):
+    inf, nan = np.inf, np.nan
+    cases = {
+        "exp": [(-inf, 0.0), (inf, inf), (0.0, 1.0), (-0.0, 1.0), (1000.0, inf),
+                (-1000.0, 0.0)],
+        "expm1": [(-inf, -1.0), (inf, inf), (-0.0, -0.0), (0.0, 0.0)],
+        "log": [(0.0, -inf), (-0.0, -inf), (-1.0, nan), (inf, inf), (1.0, 0.0),
+                (-inf, nan)],
+        "log1p": [(-1.0, -inf), (-2.0, nan), (inf, inf), (-0.0, -0.0)],
+        "tanh": [(inf, 1.0), (-inf, -1.0), (-0.0, -0.0), (30.0, 1.0)],
+        "erf": [(inf, 1.0), (-inf, -1.0), (-0.0, -0.0), (10.0, 1.0)],
+        "logistic": [(inf, 1.0), (-inf, 0.0), (0.0, 0.5), (-0.0, 0.5),
+                     (-800.0, 0.0), (800.0, 1.0)],
+    }
+    for name, pairs in cases.items():
+        x = np.array([p[0] for p in pairs] + [nan], dtype=dtype)
+        expected = np.array([p[1] for p in pairs] + [nan], dtype=dtype)
+        got = fastmath_ulp.evaluate(name, x)
+        np.testing.assert_array_equal(got, expected, err_msg=name)
+        signed = ~np.isnan(expected)
+        assert np.array_equal(np.signbit(got[signed]), np.signbit(expected[signed]))
+
+
+def test_subnormal_results_are_gradual():
+    x = np.array([-708.5, -720.0, -740.0, -745.0, -745.2])
+    np.testing.assert_array_equal(fastmath_ulp.evaluate("exp", x), np.exp(x))
+    tiny = np.array([5e-324, -5e-324, 1e-310, 2.2e-308])
+    for name in ("expm1", "log1p", "tanh"):
+        np.testing.assert_array_equal(fastmath_ulp.evaluate(name, tiny), tiny)
+    np.testing.assert_array_equal(
+        fastmath_ulp.evaluate("log", tiny[[0, 2, 3]]), np.log(tiny[[0, 2, 3]])
+    )
