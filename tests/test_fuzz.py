@@ -9,8 +9,9 @@ calls (fit, partial_fit, warm starts with changed parameters, predict,
 predict_proba, score, pickle round trips). The same sequence runs on fastmlp
 and on scikit-learn's MLP, and each call must
 
-- raise the same exception type as scikit-learn, or succeed where it does,
-  except for the documented differences in ``DOCUMENTED_DIFFERENCES``;
+- raise the same exception as scikit-learn (type and message), or succeed
+  where it does, except for the documented differences in
+  ``DOCUMENTED_DIFFERENCES``;
 - give outputs of scikit-learn's shape and dtype, finite wherever
   scikit-learn's are;
 - after a successful fit, predict what ``to_sklearn()`` of the same fitted
@@ -41,11 +42,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sklearn import neural_network
 from sklearn.exceptions import NotFittedError
+from test_estimators import _same_message
 
 import fastmlp
 
 # FASTMLP_FUZZ_EXAMPLES=2000 fuzzes longer (the suite runs the default)
-MAX_EXAMPLES = int(os.environ.get("FASTMLP_FUZZ_EXAMPLES", "120"))
+MAX_EXAMPLES = int(os.environ.get("FASTMLP_FUZZ_EXAMPLES", "400"))
 
 # Where fastmlp deliberately differs from scikit-learn: each key names the
 # difference, each value says why (README and tests/test_reliability.py).
@@ -94,6 +96,13 @@ DOCUMENTED_DIFFERENCES = {
         "by the zero batch weight and raises its ValueError about non-finite "
         "weights (a fix, skipping such a batch, belongs in "
         "fastmlp/kernels/network.py)"
+    ),
+    "early-stopped warm start": (
+        "README: after an early-stopped fit, a warm-started fit that never "
+        "beats the previous best validation score keeps the best weights; "
+        "scikit-learn returns its last weights through an aliasing of coefs_ "
+        "(predictions then differ: no parity check; "
+        "tests/test_parity.py shows the difference)"
     ),
     "lbfgs float32": (
         "scikit-learn's lbfgs returns float64 coefficients for float32 data, "
@@ -461,10 +470,6 @@ def _predictions(model, X):
         return None
 
 
-def _float_dtype_of(case):
-    return np.float32 if case["dtype"] == "float32" else np.float64
-
-
 def _assert_same_shape_and_finite(ours, theirs, case, op):
     ours, theirs = np.asarray(ours), np.asarray(theirs)
     assert ours.shape == theirs.shape, (op, ours.shape, theirs.shape)
@@ -488,6 +493,10 @@ def _assert_predicts_as_its_sklearn_twin(model, X, case):
     # float64 X through float32 weights is float64 in both, so the same dtype
     assert ours.dtype == theirs.dtype
     rtol = 1e-5 if ours.dtype == np.float32 else 1e-12
+    if case["special"] not in SPECIALS:
+        # huge inputs: terms of 1e6 and more cancel in the matrix products,
+        # whose summation orders differ, so the rounding is relative to them
+        rtol = 1e-6
     finite = np.isfinite(theirs)
     np.testing.assert_allclose(ours[finite], theirs[finite], rtol=rtol, atol=rtol)
     if isinstance(model, fastmlp.MLPClassifier):
@@ -515,7 +524,10 @@ def _parity_expected(case, history):
         case["dtype"] != "float32"
         and case["params"]["solver"] in ("sgd", "adam")
         and case["special"] in ("none", "zeros")
-        and all(op != "warm start, new widths" for op in history)
+        and not (
+            case["params"]["early_stopping"]
+            and any(op.startswith("warm start") for op in history)
+        )  # "early-stopped warm start"
     )
 
 
@@ -571,13 +583,16 @@ def test_fuzz_estimators_against_sklearn(case):
         history.append(op)
         ours_failed = isinstance(ours_out, BaseException)
         theirs_failed = isinstance(theirs_out, BaseException)
+        key = _documented(op, ours_out, theirs_out)
         if ours_failed != theirs_failed or (
             ours_failed and type(ours_out) is not type(theirs_out)
         ):
-            key = _documented(op, ours_out, theirs_out)
             assert key in DOCUMENTED_DIFFERENCES, (
                 f"{op}: fastmlp {ours_out!r}, scikit-learn {theirs_out!r}"
             )
+        elif ours_failed and key is None:
+            # the same error: scikit-learn's message too
+            assert _same_message(ours_out, theirs_out), (ours_out, theirs_out)
         if ours_failed:
             if mutated and before is not None:
                 # a failed call leaves the model as it was
@@ -638,6 +653,11 @@ def test_each_documented_difference_is_reachable(key):
             X.astype(np.float32), y
         ),
     }
+    if key == "early-stopped warm start":
+        pytest.skip(
+            "a difference in weights, not in errors: tests/test_parity.py::"
+            "test_warm_start_early_stopping_without_improvement_keeps_best_weights"
+        )
     run = runs[key]
     try:
         theirs = _quiet(run, neural_network)
