@@ -44,6 +44,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sklearn import neural_network
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import InvalidParameterError
 from test_estimators import _same_message
 
@@ -158,7 +159,7 @@ def _documented(step, ours, theirs):
     ):
         return "lbfgs with a non-finite loss"
     if (
-        step == "partial_fit"
+        step.startswith("partial_fit")
         and isinstance(ours, AttributeError)
         and "has no attribute 'partial_fit'" in message
     ):
@@ -381,6 +382,9 @@ OPERATIONS = [
     "refit",
     "pickle",
     "predict, other width",
+    "predict_log_proba",
+    "warm start, other solver",
+    "partial_fit, first rows",
 ]
 
 
@@ -465,6 +469,17 @@ def _operation(op, case, data, model):
     if op == "refit":
         model.set_params(warm_start=False, max_iter=1)
         return model.fit(X, y), True
+    if op == "predict_log_proba":
+        return model.predict_log_proba(X), False
+    if op == "warm start, other solver":
+        solver = {"adam": "sgd"}.get(model.get_params()["solver"], "adam")
+        model.set_params(warm_start=True, solver=solver)
+        return model.fit(X, y, sample_weight=w), True
+    if op == "partial_fit, first rows":
+        rows = np.arange(max(1, len(y) // 2))
+        X_part, y_part = _safe_indexing(X, rows), _safe_indexing(y, rows)
+        w_part = None if w is None else _safe_indexing(w, rows)
+        return model.partial_fit(X_part, y_part, sample_weight=w_part), True
     if op == "pickle":
         return pickle.loads(pickle.dumps(model)), True
     raise AssertionError(op)
