@@ -698,7 +698,11 @@ def test_each_documented_difference_is_reachable(key):
             .fit(X, y)
         ),
         "lbfgs with a non-finite loss": lambda lib: lib.MLPClassifier(
-            hidden_layer_sizes=(4, 1), solver="lbfgs", max_iter=1, alpha=0.0
+            hidden_layer_sizes=(4, 1),
+            solver="lbfgs",
+            max_iter=1,
+            alpha=0.0,
+            random_state=0,
         ).fit(X * 1e200, y),
         "regressor partial_fit with lbfgs": lambda lib: lib.MLPRegressor(
             solver="lbfgs", max_iter=1
