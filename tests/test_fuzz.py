@@ -62,10 +62,6 @@ DOCUMENTED_DIFFERENCES = {
         "sample_weight' ValueError; scikit-learn's MLP trains on, each negative "
         "weight turning a sample's loss into one to maximize"
     ),
-    "one class": (
-        "fastmlp's classifier raises a ValueError on a target with a single "
-        "class; scikit-learn's MLP fits a constant model without a word"
-    ),
     "warm start to another depth": (
         "a warm start or partial_fit continues the fitted network: fastmlp "
         "raises a ValueError naming the mismatch when hidden_layer_sizes "
@@ -121,17 +117,6 @@ DOCUMENTED_DIFFERENCES = {
 }
 
 
-# Bugs the fuzzing found that are outside the estimators' layer, left out of
-# the strategies until they are fixed (each: where, what).
-KNOWN_BUGS = {
-    "no hidden layer": (
-        "fastmlp/kernels/_compile.py (make_selector) since a21991d",
-        "hidden_layer_sizes=() makes an empty KernelSet, and compiling its "
-        "selector raises IndexError inside numba's typing",
-    ),
-}
-
-
 def _documented(step, ours, theirs):
     """The key of DOCUMENTED_DIFFERENCES that explains ``ours`` differing
     from ``theirs`` (outcomes: a value or an exception), or None."""
@@ -141,8 +126,6 @@ def _documented(step, ours, theirs):
     if isinstance(ours, ValueError):
         if "Negative values in data passed to" in message:
             return "negative sample_weight"
-        if "needs samples of at least 2 classes" in message:
-            return "one class"
     if (
         step == "warm start, new widths"
         and not isinstance(ours, BaseException)
@@ -257,8 +240,8 @@ def _make_X(rng, n_rows, n_features, dtype, layout, container, special):
 
 
 CLASSIFIER_TARGETS = ["binary", "multiclass", "strings", "bool", "multilabel"]
-CLASSIFIER_TARGETS += ["column"]
-FAULTY_CLASSIFIER_TARGETS = ["one class", "continuous"]
+CLASSIFIER_TARGETS += ["column", "one class"]  # one class fits, as in scikit-learn
+FAULTY_CLASSIFIER_TARGETS = ["continuous"]
 REGRESSOR_TARGETS = ["continuous", "multioutput", "int", "column", "constant"]
 FAULTY_REGRESSOR_TARGETS = ["nan", "strings"]
 
@@ -342,11 +325,7 @@ INVALID_PARAMETERS = [
 
 @st.composite
 def parameters(draw, invalid):
-    # depth 0 (hidden_layer_sizes=()) is left out: on a21991d it fails in
-    # fastmlp/kernels/_compile.py (IndexError: an empty kernel set; also
-    # test_reliability.py::test_no_hidden_layer_matches_sklearn), which is
-    # the kernels' owners to fix; see KNOWN_BUGS
-    depth = draw(st.integers(1, 2))
+    depth = draw(st.integers(0, 2))  # 0: no hidden layer, a linear model
     params = {
         "hidden_layer_sizes": tuple(draw(st.integers(1, 5)) for _ in range(depth)),
         "activation": draw(st.sampled_from(ACTIVATIONS)),
@@ -682,7 +661,6 @@ def test_each_documented_difference_is_reachable(key):
         "negative sample_weight": lambda lib: lib.MLPClassifier(max_iter=1).fit(
             X, y, sample_weight=np.r_[-1.0, np.ones(5)]
         ),
-        "one class": lambda lib: lib.MLPClassifier(max_iter=1).fit(X, 0 * y),
         "warm start to another depth": lambda lib: (
             lib.MLPRegressor(hidden_layer_sizes=(3,), max_iter=1, warm_start=True)
             .fit(X, y)
