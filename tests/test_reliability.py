@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from conftest import (
     SKLEARN_ALL_ZERO_WEIGHTS,
+    SKLEARN_EARLY_STOPPING_STRING_LABELS,
     SKLEARN_POISSON,
     SKLEARN_SAMPLE_WEIGHT,
     requires_sklearn,
@@ -566,7 +567,14 @@ def _fit_recording_warnings(model, how, X, y):
     "how, params",
     [
         ("fit", {"solver": "adam"}),
-        ("fit", {"solver": "sgd", "early_stopping": True}),
+        pytest.param(
+            "fit",
+            {"solver": "sgd", "early_stopping": True},
+            marks=requires_sklearn(
+                SKLEARN_EARLY_STOPPING_STRING_LABELS,
+                "early stopping with string labels",
+            ),
+        ),
         ("fit", {"solver": "lbfgs"}),
         ("partial_fit", {"solver": "adam"}),
         ("partial_fit", {"solver": "sgd"}),
