@@ -80,9 +80,10 @@ def check_targets(network, Y, sample_weight, n_rows):
     check_array(sample_weight, "sample_weight", network.dtype, shape=(n_rows,))
 
 
-def check_rows(rows, n_rows):
-    """A sample order: int64 indices into ``n_rows`` rows."""
-    check_array(rows, "rows", np.int64)
+def check_rows(rows, n_rows, length=None):
+    """A sample order: int64 indices into ``n_rows`` rows (``length`` of them,
+    when given)."""
+    check_array(rows, "rows", np.int64, shape=None if length is None else (length,))
     if rows.ndim != 1:
         _fail(f"rows of {rows.ndim} dimensions")
     if rows.size and (rows.min() < 0 or rows.max() >= n_rows):

@@ -44,6 +44,16 @@ _process_lock = threading.Lock()
 _noticed = False
 
 
+def _after_fork_in_child():
+    # a fork while another thread compiled would leave the lock held forever
+    global _process_lock
+    _process_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def call(kernel, key, *args):
     """``kernel(*args)``, compiled first (once per ``key``) under the lock.
 

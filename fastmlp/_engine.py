@@ -431,10 +431,9 @@ class StochasticTrainer:
         guard.check_params(network, optimizer.state_1, "optimizer state")
         if not optimizer.sgd:
             guard.check_params(network, optimizer.state_2, "optimizer state")
-        if self.dropout.shape != (len(network.activations),):
-            guard.check_array(
-                self.dropout, "dropout", np.float64, (len(network.activations),)
-            )
+        guard.check_array(
+            self.dropout, "dropout", np.float64, (len(network.activations),)
+        )
 
     def run_epoch(self, sample_order=None, seed=-1):
         """Train one epoch; return the mean of the batch losses over rows.
@@ -445,9 +444,7 @@ class StochasticTrainer:
         n_samples = self.Y.shape[0]
         shuffled = sample_order is not None
         rows = read_only(sample_order if shuffled else np.arange(n_samples), np.int64)
-        guard.check_rows(rows, n_samples)
-        if rows.shape[0] != n_samples:
-            guard.check_array(rows, "rows", np.int64, shape=(n_samples,))
+        guard.check_rows(rows, n_samples, length=n_samples)
         if self.parts == 1:
             total = self._whole_batch_epoch(rows, shuffled, seed)
         else:

@@ -114,8 +114,6 @@ def jacobian(network, params, X, mode="auto"):
     )
     out = np.empty((n_samples, n_outputs, n_features), dtype=dtype)
     guard.check_params(network, params)
-    if n_features != units[0]:
-        guard.check_input(network, np.empty((0, n_features), dtype=dtype))
     if sp.issparse(X):
         X = sp.csr_matrix(X)
     for start in range(0, n_samples, chunk):
@@ -123,6 +121,7 @@ def jacobian(network, params, X, mode="auto"):
         x = X[start:stop]
         x = x.toarray() if sp.issparse(x) else x
         x = read_only(x, dtype)
+        guard.check_input(network, x)
         _compilation.call(
             compute,
             network.compile_key(name),

@@ -46,40 +46,27 @@ def _float64(function):
     return njit(cache=False, **_OPTIONS)(function)
 
 
-@intrinsic
-def _bits(typingctx, x):
-    """The IEEE bits of a float64 as an int64."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
+def _bitcast(source, target):
+    """An intrinsic reinterpreting a ``source`` value's IEEE bits as a
+    ``target`` (a float and the integer of its width, either way)."""
+    llvm_target = {
+        types.int64: ir.IntType(64),
+        types.float64: ir.DoubleType(),
+        types.float32: ir.FloatType(),
+    }[target]
 
-    return types.int64(types.float64), codegen
+    def typer(typingctx, value):
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], llvm_target)
 
+        return target(source), codegen
 
-@intrinsic
-def _from_bits(typingctx, i):
-    """The float64 whose IEEE bits are the int64 ``i``."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return types.float64(types.int64), codegen
-
-
-@intrinsic
-def _bits32(typingctx, x):
-    """The IEEE bits of a float32 as an int32."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(32))
-
-    return types.int32(types.float32), codegen
+    return intrinsic(typer)
 
 
-@intrinsic
-def _from_bits32(typingctx, i):
-    """The float32 whose IEEE bits are the int32 ``i``."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-
-    return types.float32(types.int32), codegen
+_bits = _bitcast(types.float64, types.int64)  # a float64's bits as an int64
+_from_bits = _bitcast(types.int64, types.float64)  # the float64 of int64 bits
+_from_bits32 = _bitcast(types.int32, types.float32)  # the float32 of int32 bits
 
 
 _INF = np.inf
