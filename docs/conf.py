@@ -50,12 +50,8 @@ numpydoc_xref_param_type = True
 # (as in scikit-learn's docs); plain words stay text.
 numpydoc_xref_ignore = {"of", "or", "and", "shape", "default", "optional", "like"}
 # numpydoc's default aliases point into Python's and NumPy's docs through
-# intersphinx, which this build does not use: such type words stay text.
-numpydoc_xref_aliases = {
-    word: word
-    for word, target in DEFAULT_LINKS.items()
-    if target.startswith((":ref:", ":term:"))
-}
+# intersphinx, which this build does not use: each word stands for itself.
+numpydoc_xref_aliases = {word: word for word in DEFAULT_LINKS}
 
 # Inherited methods (score, get_params, the metadata-routing setters) keep
 # scikit-learn's docstrings, whose :ref: and :term: targets live in
