@@ -20,6 +20,7 @@ from numpydoc.xref import DEFAULT_LINKS
 import fastmlp
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))  # gallery_guard.py
 
 project = "fastmlp"
 author = "fastmlp developers"
@@ -102,6 +103,9 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "show_memory": False,
     "image_scrapers": ("matplotlib",),
+    # matplotlib's reset (the default) and gallery_guard.py's sys.exit guard
+    "reset_modules": ("matplotlib", "gallery_guard.refuse_exit"),
+    "reset_modules_order": "both",
 }
 
 # --- the benchmark chart -----------------------------------------------------
