@@ -5,8 +5,9 @@ Build (from the repository root, after ``pip install ".[docs]"``)::
     sphinx-build -W --keep-going -b html docs docs/_build/html
 
 No extension fetches anything at build time (no intersphinx), so the build
-runs without internet access. The documented package is the installed one
-(``import fastmlp``), as in CI.
+runs without internet access. The documented fastmlp is the one Python
+imports: this checkout's with ``python -m sphinx`` from the repository root,
+as .ci/run runs it.
 """
 
 import importlib.util
@@ -34,10 +35,10 @@ extensions = [
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",
-    ]
+]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+exclude_patterns = ["_build"]
 templates_path = ["_templates"]
 
 # --- API reference --------------------------------------------------------
@@ -63,11 +64,6 @@ SKLEARN_ROLE = re.compile(r":(?:ref|term):`([^`<]*?)\s*(?:<[^>]*>)?`")
 def unlink_sklearn_roles(app, what, name, obj, options, lines):
     if (getattr(obj, "__module__", None) or "").startswith("sklearn"):
         lines[:] = [SKLEARN_ROLE.sub(r"\1", line) for line in lines]
-
-
-def setup(app):
-    app.connect("autodoc-process-docstring", unlink_sklearn_roles)
-    app.connect("builder-inited", draw_benchmark_chart)
 
 
 # --- Markdown pages (the user guide keeps the README's Markdown) -----------
@@ -100,7 +96,6 @@ sphinx_gallery_conf = {
     else "^$",
     "within_subsection_order": "sphinx_gallery.sorting.FileNameSortKey",
     "download_all_examples": False,
-    "remove_config_comments": True,
     "show_memory": False,
     "image_scrapers": ("matplotlib",),
     # matplotlib's reset (the default) and gallery_guard.py's sys.exit guard
@@ -125,9 +120,8 @@ def measured_suite(page):
     ).groups()
     header = "| workload | dtype | fastmlp | " + " | ".join(PEERS) + " |"
     table = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
-    result = {"mode": mode, "settings": {"repeats": int(repeats)}}
-    result.update(workloads=[], predict=[])
-    predict = {}
+    result = {"mode": mode, "settings": {"repeats": int(repeats)}, "workloads": []}
+    predict = {}  # dtype: its two predict rows as one
     for line in table:
         label, dtype, _, *ratios = (cell.strip() for cell in line.strip("|").split("|"))
         ratio = {
@@ -166,3 +160,8 @@ html_theme_options = {
     "show_toc_level": 2,
 }
 html_static_path = []
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", unlink_sklearn_roles)
+    app.connect("builder-inited", draw_benchmark_chart)
