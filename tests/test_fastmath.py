@@ -17,6 +17,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 import fastmath_ulp  # noqa: E402
 
+from fastmlp.kernels import fastmath  # noqa: E402
+
 POINTS = 400_000  # per function and dtype, besides the edges
 MAX_ULP = 2.0
 
@@ -63,3 +65,27 @@ def test_subnormal_results_are_gradual():
     np.testing.assert_array_equal(
         fastmath_ulp.evaluate("log", tiny[[0, 2, 3]]), np.log(tiny[[0, 2, 3]])
     )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_normal_cdf(dtype):
+    """``phi``, gelu's Phi(x) = (1 + erf(x / sqrt 2)) / 2: in float64 that
+    formula on ``erf`` (absolute error within an ulp of 1); in float32 from
+    erfc itself below 0, so the error stays relative (Phi(-12) is 2e-33)."""
+    special = pytest.importorskip("scipy.special")
+    rng = np.random.default_rng(0)
+    spread = rng.normal(0, 3, 100_000).clip(-12.7, 8.0)
+    x = np.concatenate([np.linspace(-12.7, 8.0, 200_001), spread])
+    x = x.astype(dtype)
+    got = fastmath_ulp._loop(fastmath.phi)
+    out = np.empty_like(x)
+    got(x, out)
+    expected = special.ndtr(x.astype(np.float64))
+    if dtype == np.float64:
+        np.testing.assert_allclose(out, expected, rtol=0, atol=2.5e-16)
+    else:
+        np.testing.assert_allclose(out, expected, rtol=5e-7, atol=0)
+    edges = np.array([-np.inf, np.inf, np.nan, -0.0, 0.0], dtype=dtype)
+    out = np.empty_like(edges)
+    got(edges, out)
+    np.testing.assert_array_equal(out, [0.0, 1.0, np.nan, 0.5, 0.5])

@@ -161,15 +161,12 @@ def softplus_backward(pre, a, delta):
 def gelu_forward(z, bias, pre):
     # exact GELU: z * Phi(z), Phi the standard normal CDF
     keep = pre.shape[0] > 0
-    half = z.dtype.type(0.5)
-    one = z.dtype.type(1.0)
-    scale = z.dtype.type(1.0 / math.sqrt(2.0))
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             value = z[i, j] + bias[j]
             if keep:
                 pre[i, j] = value
-            z[i, j] = half * value * (one + fastmath.erf(value * scale))
+            z[i, j] = value * fastmath.phi(value)
 
 
 @kernel

@@ -52,6 +52,7 @@ def _bitcast(source, target):
     ``target`` (a float and the integer of its width, either way)."""
     llvm_target = {
         types.int64: ir.IntType(64),
+        types.int32: ir.IntType(32),
         types.float64: ir.DoubleType(),
         types.float32: ir.FloatType(),
     }[target]
@@ -68,6 +69,7 @@ def _bitcast(source, target):
 _bits = _bitcast(types.float64, types.int64)  # a float64's bits as an int64
 _from_bits = _bitcast(types.int64, types.float64)  # the float64 of int64 bits
 _from_bits32 = _bitcast(types.int32, types.float32)  # the float32 of int32 bits
+_bits32 = _bitcast(types.float32, types.int32)  # a float32's bits as an int32
 
 
 _INF = np.inf
@@ -209,9 +211,11 @@ def _log64(x):
 def _log1p64(x):
     """log(1 + x), accurate for small x."""
     u = 1.0 + x
+    logarithm = _log64(u)  # once: a select over two calls would run both
     # log(u) is log(1 + x) up to the rounding of 1 + x, which this corrects
-    result = _log64(u) - ((u - 1.0) - x) / u
-    result = result if u != 0.0 and u < _INF else _log64(u)
+    # (where u is finite and nonzero; else log(u) is the answer)
+    result = logarithm - ((u - 1.0) - x) / u
+    result = result if u != 0.0 and u < _INF else logarithm
     return result if abs(x) >= _TINY else x
 
 
@@ -426,6 +430,146 @@ def _logistic32(x):
     return _F((1.0 if x >= _F(0.0) else e) / (1.0 + e))
 
 
+# FreeBSD's logf (e_logf.c, Sun Microsystems): log(1 + f) = f - hfsq +
+# s * (hfsq + R(s**2)), s = f / (2 + f), R of degree 4, in float32 arithmetic
+_F_LG1 = _F(0.66666662693)  # 0xaaaaaa.0p-24
+_F_LG2 = _F(0.40000972152)  # 0xccce13.0p-25
+_F_LG3 = _F(0.28498786688)  # 0x91e9ee.0p-25
+_F_LG4 = _F(0.24279078841)  # 0xf89e26.0p-26
+_F_LOG_LN2_HI = _F(6.9313812256e-01)  # 0x3f317180: k * it is exact
+_F_LOG_LN2_LO = _F(9.0580006145e-06)  # 0x3717f7d1
+_F_SQRT_HALF_BITS = 0x3F3504F3
+_F_SMALLEST_NORMAL = _F(1.17549435e-38)
+_F_INF = _F(np.inf)
+_F_NAN = _F(np.nan)
+
+
+@_float64
+def _log32(x):
+    subnormal = x < _F_SMALLEST_NORMAL
+    scaled = x * _F(33554432.0) if subnormal else x  # 2**25
+    bits = np.int32(_bits32(scaled))
+    # split x = 2**k * m with m in [sqrt(1/2), sqrt(2))
+    k = np.int32((bits - np.int32(_F_SQRT_HALF_BITS)) >> np.int32(23))
+    m = _from_bits32(np.int32(bits - (k << np.int32(23))))
+    k = np.int32(k - np.int32(25)) if subnormal else k
+    f = m - _F(1.0)
+    s = f / (_F(2.0) + f)
+    z = s * s
+    w = z * z
+    r = z * (_F_LG1 + w * _F_LG3) + w * (_F_LG2 + w * _F_LG4)
+    hfsq = _F(0.5) * f * f
+    dk = _F(k)
+    result = dk * _F_LOG_LN2_HI - (
+        (hfsq - (s * (hfsq + r) + dk * _F_LOG_LN2_LO)) - f
+    )
+    special = -_F_INF if x == _F(0.0) else _F_NAN
+    result = result if x > _F(0.0) else special
+    return result if x < _F_INF else x  # inf and nan
+
+
+@_float64
+def _log1p32(x):
+    u = _F(1.0) + x
+    logarithm = _log32(u)
+    result = logarithm - ((u - _F(1.0)) - x) / u
+    result = result if u != _F(0.0) and u < _F_INF else logarithm
+    return result if abs(x) >= _F_TINY else x
+
+
+# erf in float32 arithmetic: fdlibm's rational approximations above with
+# their coefficients rounded to float32 (as FreeBSD's erff once did; its error
+# is float32 rounding, not the approximations'), and exp's float32 reduction
+_F_ERX = _F(_ERX)  # exact: erx has 24 significant bits
+_F_PP, _F_QQ, _F_PA, _F_QA = (tuple(_F(c) for c in t) for t in (_PP, _QQ, _PA, _QA))
+_F_RA, _F_SA, _F_RB, _F_SB = (tuple(_F(c) for c in t) for t in (_RA, _SA, _RB, _SB))
+
+
+@_float64
+def _erf32(x):
+    a = abs(x)
+    near = a < _F(0.84375)
+    v = a * a if near else a - _F(1.0)
+    ratio = _horner(_F_PP if near else _F_PA, v) / _horner(_F_QQ if near else _F_QA, v)
+    inner = (a if near else _F_ERX) + (a if near else _F(1.0)) * ratio
+    # |x| in [1.25, 6): 1 - exp(-a**2 - 0.5625 + R(s) / S(s)) / a, s = 1 / a**2,
+    # with a clamped there so that every lane stays finite
+    outer_a = a if a > _F(1.25) else _F(1.25)
+    outer_a = outer_a if outer_a < _F(6.0) else _F(6.0)
+    low = outer_a < _F(2.857142857142857)
+    inverse = _F(1.0) / outer_a
+    s = inverse * inverse
+    ratio = _horner(_F_RA if low else _F_RB, s) / _horner(_F_SA if low else _F_SB, s)
+    # a**2 = z**2 + (a - z)(a + z) with z = a cut to 11 bits, so z * z is exact
+    z = _from_bits32(np.int32(_bits32(outer_a) & np.int32(-8192)))
+    hi = -z * z - _F(0.5625)
+    lo = (z - outer_a) * (z + outer_a) + ratio
+    n = (hi + lo) * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
+    r = (hi - n * _F_LN2_HI) + (lo - n * _F_LN2_LO)
+    c = _F_C
+    p = c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (
+        c[4] + r * (c[5] + r * (c[6] + r * c[7]))))))
+    # exp(...) is in [2**-56, 2**-2]: one exact scaling
+    scale = _from_bits32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
+    outer = _F(1.0) - p * scale * inverse
+    result = inner if a < _F(1.25) else (outer if a < _F(6.0) else _F(1.0))
+    result = _F(np.copysign(result, x))
+    return result if x == x else x
+
+
+_SQRT_HALF = 0.7071067811865476
+
+
+@_float64
+def _phi64(x):
+    """The standard normal CDF, (1 + erf(x / sqrt(2))) / 2."""
+    return 0.5 * (1.0 + _erf64(x * _SQRT_HALF))
+
+
+@_float64
+def _phi32(x):
+    # as _erf32, but for x < 0 from erfc(|x| / sqrt(2)) itself: 1 + erf would
+    # cancel to nothing in float32 (Phi(-5.3) is 6e-8, half a float32 ulp of 1)
+    v = x * _F(_SQRT_HALF)
+    a = abs(v)
+    near = a < _F(0.84375)
+    w = a * a if near else a - _F(1.0)
+    ratio = _horner(_F_PP if near else _F_PA, w) / _horner(_F_QQ if near else _F_QA, w)
+    # erf(a) = head + tail, erfc(a) = (1 - head) - tail, 1 - head exact or nearly
+    head = a if near else _F_ERX
+    tail = (a if near else _F(1.0)) * ratio
+    inner_erfc = (_F(1.0) - head) - tail
+    inner_erf = head + tail
+    # erfc(a) for a in [1.25, 9]: fdlibm's form (RB/SB hold to 28 for erfc),
+    # its exp(-a**2) from x, not from the rounded a: a**2 = x**2 / 2 with
+    # x**2 = y**2 + (x - y)(x + y), y = |x| cut to 11 bits (y * y exact)
+    outer_x = abs(x)
+    outer_x = outer_x if outer_x > _F(1.7677669) else _F(1.7677669)  # 1.25 sqrt 2
+    outer_x = outer_x if outer_x < _F(12.727922) else _F(12.727922)  # 9 sqrt 2
+    outer_a = outer_x * _F(_SQRT_HALF)
+    low = outer_a < _F(2.857142857142857)
+    inverse = _F(1.0) / outer_a
+    s = inverse * inverse
+    ratio = _horner(_F_RA if low else _F_RB, s) / _horner(_F_SA if low else _F_SB, s)
+    y = _from_bits32(np.int32(_bits32(outer_x) & np.int32(-8192)))
+    half = _F(0.5)
+    hi = -(y * y) * half - _F(0.5625)
+    lo = -((outer_x - y) * (outer_x + y)) * half + ratio
+    n = (hi + lo) * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
+    r = (hi - n * _F_LN2_HI) + (lo - n * _F_LN2_LO)
+    c = _F_C
+    p = c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (
+        c[4] + r * (c[5] + r * (c[6] + r * c[7]))))))
+    # exp(...) is in [2**-119, 2**-2]: one exact scaling
+    scale = _from_bits32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
+    outer_erfc = p * scale * inverse
+    outer_erfc = outer_erfc if a < _F(9.0) else _F(0.0)  # Phi(-12.7) < 1e-36
+    erfc = inner_erfc if a < _F(1.25) else outer_erfc
+    erf = inner_erf if a < _F(1.25) else _F(1.0) - outer_erfc
+    result = half * erfc if v < _F(0.0) else half + half * erf
+    return result if x == x else x
+
+
 def _generic(name, float32=None):
     """The public function ``name``: float32 arguments get ``float32`` (when
     given, else the float64 code on the widened value), others the float64
@@ -452,8 +596,9 @@ def _generic(name, float32=None):
 
 exp = _generic("exp", _exp32)
 expm1 = _generic("expm1", _expm1_32)
-log = _generic("log")
-log1p = _generic("log1p")
+log = _generic("log", _log32)
+log1p = _generic("log1p", _log1p32)
 tanh = _generic("tanh", _tanh32)
-erf = _generic("erf")
+erf = _generic("erf", _erf32)
+phi = _generic("phi", _phi32)
 logistic = _generic("logistic", _logistic32)

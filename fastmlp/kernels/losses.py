@@ -40,17 +40,42 @@ from fastmlp.kernels.sums import column_sums, pairwise_sum
 
 @kernel
 def softmax_forward(z, bias, pre):
+    # per row: add the bias, subtract the row's max, exp, divide by the sum;
+    # each step its own loop over the row, so that each vectorizes
+    n = z.shape[1]
     for i in range(z.shape[0]):
-        row_max = z[i, 0] + bias[0]
-        for j in range(z.shape[1]):
-            z[i, j] = z[i, j] + bias[j]
-            if z[i, j] > row_max:
-                row_max = z[i, j]
-        for j in range(z.shape[1]):
-            z[i, j] = fastmath.exp(z[i, j] - row_max)
-        total = pairwise_sum(read_only(z[i]))  # NumPy's order, as scikit-learn
-        for j in range(z.shape[1]):
-            z[i, j] = z[i, j] / total
+        row = z[i]
+        for j in range(n):
+            row[j] = row[j] + bias[j]
+        row_max = _row_max(row)
+        for j in range(n):
+            row[j] = fastmath.exp(row[j] - row_max)
+        total = pairwise_sum(read_only(row))  # NumPy's order, as scikit-learn
+        for j in range(n):
+            row[j] = row[j] / total
+
+
+@kernel
+def _row_max(row):
+    """The largest of ``row``'s values (NaN is never larger): four running
+    maxima, which compile to one vector of them."""
+    n = row.shape[0]
+    m0 = m1 = m2 = m3 = row[0]
+    j = 0
+    while j + 4 <= n:
+        v0, v1, v2, v3 = row[j], row[j + 1], row[j + 2], row[j + 3]
+        m0 = v0 if v0 > m0 else m0
+        m1 = v1 if v1 > m1 else m1
+        m2 = v2 if v2 > m2 else m2
+        m3 = v3 if v3 > m3 else m3
+        j += 4
+    while j < n:
+        v0 = row[j]
+        m0 = v0 if v0 > m0 else m0
+        j += 1
+    m0 = m1 if m1 > m0 else m0
+    m2 = m3 if m3 > m2 else m2
+    return m2 if m2 > m0 else m0
 
 
 @kernel
