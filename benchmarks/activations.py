@@ -10,6 +10,12 @@ softmax output is timed against scikit-learn too. Both dtypes.
 Usage::
 
     python benchmarks/activations.py [--repeats N] [--tiny] [--json PATH]
+        [--sklearn-blas-threads N]
+
+scikit-learn runs with NumPy's BLAS threads as they are (all cores), while
+fastmlp trains on one; on a loaded machine the spinning BLAS threads make
+scikit-learn many times slower. ``--sklearn-blas-threads 1`` gives it one
+BLAS thread too, the like-for-like comparison.
 """
 
 import argparse
@@ -72,7 +78,18 @@ def _estimator(library, shape, **params):
     return MLPClassifier(**settings)
 
 
+SKLEARN_BLAS_THREADS = None  # None: as NumPy's BLAS has them
+
+
 def _fit(library, shape, X, y, **params):
+    if library == "scikit-learn" and SKLEARN_BLAS_THREADS is not None:
+        from threadpoolctl import threadpool_limits
+
+        def fit():
+            with threadpool_limits(SKLEARN_BLAS_THREADS, "blas"):
+                return _estimator(library, shape, **params).fit(X, y)
+
+        return fit
     return lambda: _estimator(library, shape, **params).fit(X, y)
 
 
@@ -89,6 +106,7 @@ def run(repeats=5, tiny=False, dtypes=("float64", "float32")):
         "n_classes": 5,
         "repeats": repeats,
         "load_average": [os.getloadavg()[0]],
+        "sklearn_blas_threads": SKLEARN_BLAS_THREADS,
         "rows": [],
         "sklearn": [],
         "many_classes": [],
@@ -177,6 +195,9 @@ def text(section):
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += [
         "",
+        "scikit-learn's BLAS threads: "
+        f"{section.get('sklearn_blas_threads') or 'all'}",
+        "",
         "| activation | solver | scikit-learn / fastmlp, float64 | float32 |",
         "|---|---|---|---|",
     ]
@@ -204,7 +225,10 @@ def main(argv=None):
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--dtypes", default="float64,float32")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--sklearn-blas-threads", type=int, default=None)
     args = parser.parse_args(argv)
+    global SKLEARN_BLAS_THREADS
+    SKLEARN_BLAS_THREADS = args.sklearn_blas_threads
     section = run(args.repeats, args.tiny, tuple(args.dtypes.split(",")))
     print(text(section))
     if args.json:

@@ -40,6 +40,8 @@ FUNCTIONS = {
     "tanh": (np.tanh, (-20.0, 20.0), (0.5493061443340549, -0.5493061443340549,
                                       19.06, 9.01, 1e-8)),
     "logistic": (None, (-750.0, 40.0), (0.0, -745.0, -103.0, -87.0, 17.0, 36.8)),
+    "softplus": (None, (-750.0, 40.0), (0.0, -745.0, -103.0, -37.0, 17.0, 36.8,
+                                         0.8813735870195429, -0.8813735870195429)),
     "erf": (None, (-6.5, 6.5), (0.84375, 1.25, 2.857142857142857, 6.0, 5.92,
                                 -0.84375, -1.25, -2.857142857142857, 1e-8)),
 }
@@ -82,6 +84,8 @@ def reference(name, x):
             return erf_reference(x)
         if name == "logistic":
             return 1 / (1 + np.exp(-np.asarray(x, dtype=LD)))
+        if name == "softplus":
+            return np.logaddexp(LD(0), np.asarray(x, dtype=LD))
         return FUNCTIONS[name][0](np.asarray(x, dtype=LD))
 
 

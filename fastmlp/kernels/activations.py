@@ -141,12 +141,9 @@ def elu_backward(pre, a, delta):
 @kernel
 def softplus_forward(z, bias, pre):
     # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), which never overflows
-    zero = z.dtype.type(0.0)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            value = z[i, j] + bias[j]
-            positive = value if value > zero else zero
-            z[i, j] = positive + fastmath.log1p(fastmath.exp(-abs(value)))
+            z[i, j] = fastmath.softplus(z[i, j] + bias[j])
 
 
 @kernel

@@ -517,6 +517,56 @@ def _erf32(x):
     return result if x == x else x
 
 
+_SQRT2 = 1.4142135623730951
+
+
+@_float64
+def _softplus64(x):
+    """log(1 + e**x) = max(x, 0) + log1p(e), e = e**-|x| in (0, 1]."""
+    e = _exp64(-abs(x))
+    # log1p(e) as _log1p64 with u = 1 + e in [1, 2]: no special cases, and
+    # fdlibm log's split of u is u or u / 2; its two quotients (s below and
+    # the correction c / u) from one division
+    u = 1.0 + e
+    c = (u - 1.0) - e  # u's rounding error, exact
+    big = u > _SQRT2
+    f = (0.5 * u if big else u) - 1.0  # exact
+    d = 2.0 + f
+    reciprocal = 1.0 / (d * u)
+    s = f * u * reciprocal
+    z = s * s
+    w = z * z
+    r = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7))) + w * (
+        _LG2 + w * (_LG4 + w * _LG6)
+    )
+    hfsq = 0.5 * f * f
+    dk = 1.0 if big else 0.0
+    log_u = dk * _LN2_HI - ((hfsq - (s * (hfsq + r) + dk * _LN2_LO)) - f)
+    # for e below 2**-53, u = 1 and this is 0 - (-e) = e exactly
+    log1p_e = log_u - c * d * reciprocal
+    return (x if x > 0.0 else 0.0) + log1p_e
+
+
+@_float64
+def _softplus32(x):
+    e = _exp32(-abs(x))
+    u = _F(1.0) + e
+    c = (u - _F(1.0)) - e
+    big = u > _F(1.4142135)
+    f = (_F(0.5) * u if big else u) - _F(1.0)
+    d = _F(2.0) + f
+    reciprocal = _F(1.0) / (d * u)
+    s = f * u * reciprocal
+    z = s * s
+    w = z * z
+    r = z * (_F_LG1 + w * _F_LG3) + w * (_F_LG2 + w * _F_LG4)
+    hfsq = _F(0.5) * f * f
+    dk = _F(1.0) if big else _F(0.0)
+    log_u = dk * _F_LOG_LN2_HI - ((hfsq - (s * (hfsq + r) + dk * _F_LOG_LN2_LO)) - f)
+    log1p_e = log_u - c * d * reciprocal
+    return (x if x > _F(0.0) else _F(0.0)) + log1p_e
+
+
 _SQRT_HALF = 0.7071067811865476
 
 
@@ -601,4 +651,5 @@ log1p = _generic("log1p", _log1p32)
 tanh = _generic("tanh", _tanh32)
 erf = _generic("erf", _erf32)
 phi = _generic("phi", _phi32)
+softplus = _generic("softplus", _softplus32)
 logistic = _generic("logistic", _logistic32)
