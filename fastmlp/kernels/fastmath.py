@@ -1,4 +1,5 @@
-"""Branch-free exp, expm1, log, log1p, tanh, erf, logistic that LLVM vectorizes.
+"""Branch-free exp, expm1, log, log1p, tanh, erf, logistic, softplus and the
+normal CDF (``phi``) that LLVM vectorizes.
 
 PyPI's llvmlite has no SVML, so numba turns ``np.exp``, ``np.log``,
 ``np.tanh`` and ``math.erf`` into one scalar libm call per element, which no
@@ -7,10 +8,10 @@ bit operations and selects (range reduction, polynomial or rational
 approximation, reconstruction of the exponent from bits), so a loop that calls
 them compiles to SIMD code once LLVM inlines them.
 
-Each takes and returns a float64; float32 kernels pass their float32 values,
-which numba widens, and round the result when they store it: computed in
-float64, a float32 result is within one float32 ulp (in practice correctly
-rounded almost everywhere). Special values follow C99/NumPy: NaN in, NaN
+Each takes a float64 or a float32 and returns the same. exp, expm1, log,
+log1p, erf, softplus and phi have float32 versions computed in float32
+arithmetic (twice the SIMD lanes); tanh and logistic compute in float32 and
+finish in float64. Special values follow C99/NumPy: NaN in, NaN
 out; exp(-inf) = 0, exp(inf) = inf, overflow to inf and gradual underflow
 through the subnormals; log(0) = -inf, log(x < 0) = NaN; odd functions keep
 the sign of -0.0. ``benchmarks/fastmath_ulp.py`` measures the errors against
@@ -18,8 +19,13 @@ NumPy and long double; ``tests/test_fastmath.py`` holds them at 2 ulp.
 
 The polynomial and rational coefficients of ``log`` and ``erf`` are those of
 fdlibm (Sun Microsystems, freely redistributable), whose error analysis they
-carry; exp's polynomial is the Taylor series to degree 13, which is exact to
-2^-57 on the reduced range |r| <= ln(2)/2.
+carry (float32 ``log``: FreeBSD's logf); exp's polynomial is the Taylor series
+to degree 13, which is exact to 2^-57 on the reduced range |r| <= ln(2)/2.
+
+``phi`` (gelu's Phi(x) = (1 + erf(x / sqrt 2)) / 2) is not held to 2 ulp: in
+float64 it is that formula (absolute error within an ulp of 1, as gelu had
+it); in float32 it takes erfc itself below 0, within 5e-7 relative down to
+x = -12.7 and 0 below (``tests/test_fastmath.py``).
 """
 
 import math
@@ -367,7 +373,8 @@ def _erf64(x):
 
 # float32: exp and expm1 in float32 arithmetic (twice the lanes of float64)
 # with polynomials of degree 7 (exact to 2^-27 on |r| <= ln(2)/2); tanh and
-# logistic finish their one division in float64. _F are float32 constants:
+# logistic finish their one division in float64; log, log1p, erf, softplus
+# and phi below. _F are float32 constants:
 # a Python float would make numba compute in float64.
 _F = np.float32
 _F_INV_LN2 = _F(1.442695)

@@ -57,8 +57,8 @@ def softmax_forward(z, bias, pre):
 
 @kernel
 def _row_max(row):
-    """The largest of ``row``'s values (NaN is never larger): four running
-    maxima, which compile to one vector of them."""
+    """The largest of ``row``'s values (NaN is never larger, as before):
+    four independent running maxima instead of one chain of compares."""
     n = row.shape[0]
     m0 = m1 = m2 = m3 = row[0]
     j = 0
