@@ -58,14 +58,62 @@ from fastmlp._registry import HIDDEN_ACTIVATION_INIT_FACTORS
 PREDICT_CHUNK_ROWS = 4096
 PREDICT_CHUNK_ELEMENTS = 1 << 22
 
-# A mini-batch of at least this many multiply-adds per layer pass (rows x
-# coefficients) is split into BATCH_PARTS parts whose gradients are computed
-# on separate threads and summed in a fixed order. Measured on 2 cores, one
-# epoch: (512, 512) on 784 features 1.83x faster on 2 threads, (256, 128) on
-# 100 features 1.5x-1.7x (11.8M per batch), (64, 64) on 50 features no gain
-# (1.5M: the hand-over between threads, ~50 us, eats the second core).
+# Split mini-batches (see the thread policy). A mini-batch of at least
+# SPLIT_MIN_MACS multiply-adds per layer pass (rows x coefficients) is split
+# into row parts whose gradients are computed on separate threads and summed
+# in part order. The number of parts follows from the network and the batch
+# size only (``batch_parts``): about one part per PART_ROWS rows and per
+# PART_MIN_MACS multiply-adds, at least BATCH_PARTS, at most MAX_PARTS.
+# Measured on one thread (2 cores, load 1.5), time per row of a part against
+# a part of 200 rows: wide (784-512-512-10) 1.06x at 100 rows, 1.30x at 50,
+# 1.62x at 25; mid (100-256-128-10) 1.14x, 1.28x, 1.52x: a part touches every
+# weight (forward, backward, its own gradient), so it pays about
+# 3 x n_params of memory traffic whatever its rows, and smaller parts lose the
+# products' efficiency. Parts of about 100 rows keep one thread's speed.
 SPLIT_MIN_MACS = 4_000_000
 BATCH_PARTS = 2
+PART_ROWS = 100
+PART_MIN_MACS = 2_000_000
+MAX_PARTS = 64
+
+
+def batch_parts(network, batch_size):
+    """How many row parts a mini-batch of ``batch_size`` rows is trained as.
+
+    Depends on the network and the batch size only, never on the threads,
+    so that a fit gives the same bits on any number of threads.
+    """
+    macs = int(batch_size) * network.n_coefs
+    if macs < SPLIT_MIN_MACS or batch_size < BATCH_PARTS:
+        return 1
+    by_rows = -(-int(batch_size) // PART_ROWS)
+    by_macs = macs // PART_MIN_MACS
+    return int(max(BATCH_PARTS, min(by_rows, by_macs, MAX_PARTS, batch_size)))
+
+
+def groups(n_items, n_groups):
+    """``range(n_items)`` cut into at most ``n_groups`` contiguous runs of
+    near-equal length (the work of each thread)."""
+    n_groups = max(1, min(n_groups, n_items))
+    edges = [n_items * g // n_groups for g in range(n_groups + 1)]
+    return [range(a, b) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def on_threads(pool, function, arguments, n_threads):
+    """``[function(*a) for a in arguments]``, the calls cut into ``n_threads``
+    contiguous groups: the first group on this thread, the others on
+    ``pool`` (or here, after it, without a pool). Results in order."""
+    runs = groups(len(arguments), n_threads if pool is not None else 1)
+
+    def run(indices):
+        return [function(*arguments[i]) for i in indices]
+
+    pending = [pool.submit(run, r) for r in runs[1:]]
+    results = run(runs[0])
+    for job in pending:
+        results.extend(job.result())
+    return results
+
 
 # Which kernels the compiled loops of a network hold (FASTMLP_KERNELS):
 # "specialized", only the network's own activations and loss (the shortest
@@ -88,12 +136,26 @@ _blas_limiter = None
 _blas_threads_outside = 1
 
 
+def _numba_threads_limit():
+    """``NUMBA_NUM_THREADS`` when set (a positive integer), else None."""
+    try:
+        value = int(os.environ.get("NUMBA_NUM_THREADS", ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
 @contextmanager
 def training_threads():
     """Run the block with BLAS on one thread (see the thread policy); yield
-    how many threads (at most ``BATCH_PARTS``) a split batch may use: BLAS's
-    thread count outside training.
+    how many threads fastmlp's own parallel work (split batches, predict's
+    row blocks) may use.
 
+    That is BLAS's thread count outside the block, so the controls users
+    already use set it: ``threadpoolctl.threadpool_limits``,
+    ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` (read by OpenBLAS when it
+    loads), joblib's per-worker limits (its process workers start with
+    ``cpu_count // n_jobs`` threads); ``NUMBA_NUM_THREADS``, when set, caps it.
     Nested and concurrent trainings share one limit, set by the first to
     start and lifted (the previous limits restored) by the last to end.
     """
@@ -108,9 +170,12 @@ def training_threads():
             )
             _blas_limiter = blas.limit(limits=1)
         _blas_trainings += 1
-        threads = min(_blas_threads_outside, BATCH_PARTS)
+        threads = _blas_threads_outside
+    cap = _numba_threads_limit()
+    if cap is not None:
+        threads = min(threads, cap)
     try:
-        yield threads
+        yield max(1, threads)
     finally:
         with _blas_lock:
             _blas_trainings -= 1
@@ -149,6 +214,20 @@ def as_engine_input(X, dtype=None):
             read_only(X.indptr, np.int64),
         )
     return read_only(X, dtype)
+
+
+def _row_block(X, start, stop):
+    """Rows ``start:stop`` of an engine input (see ``as_engine_input``),
+    typed as the whole input is."""
+    if isinstance(X, np.ndarray):
+        return X[start:stop]
+    data, indices, indptr = X
+    begin, end = indptr[start], indptr[stop]
+    return (
+        data[begin:end],
+        indices[begin:end],
+        read_only(indptr[start : stop + 1] - begin),
+    )
 
 
 def training_arrays(network, X, Y, sample_weight):
@@ -286,23 +365,47 @@ class Network:
         return np.zeros(len(self.activations), dtype=np.float64)
 
     def predict(self, X, params):
-        """The network's output for ``X`` (after the output activation)."""
+        """The network's output for ``X`` (after the output activation).
+
+        An input of more than one chunk (``predict_chunk_rows``) is predicted
+        in row blocks of one chunk each, on the threads ``training_threads``
+        allows, every block's products on one BLAS thread: the same bits on
+        any number of threads. A single chunk is one call, on BLAS's threads.
+        """
         out = np.empty((X.shape[0], int(self.units[-1])), dtype=self.dtype)
         X = as_engine_input(X, self.dtype)
-        guard.check_output(self, out, guard.check_input(self, X))
+        n_rows = guard.check_input(self, X)
+        guard.check_output(self, out, n_rows)
         guard.check_params(self, params)
-        chunk_rows = PREDICT_CHUNK_ELEMENTS // int(self.units[1:].sum())
-        chunk_rows = max(1, min(PREDICT_CHUNK_ROWS, chunk_rows))
-        _compilation.call(
-            _network().predict,
-            self.compile_key("predict", X),
-            X,
-            params,
-            self.bundle,
-            chunk_rows,
-            out,
-        )
+        chunk_rows = self.predict_chunk_rows()
+        key = self.compile_key("predict", X)
+        kernel = _network().predict
+        if n_rows <= chunk_rows:
+            _compilation.call(kernel, key, X, params, self.bundle, chunk_rows, out)
+            return out
+        starts = range(0, n_rows, chunk_rows)
+        blocks = [
+            (_row_block(X, a, min(a + chunk_rows, n_rows)), params, self.bundle,
+             chunk_rows, out[a : a + chunk_rows])
+            for a in starts
+        ]  # fmt: skip
+
+        def block(*arguments):
+            return _compilation.call(kernel, key, *arguments)
+
+        with training_threads() as threads:
+            threads = min(threads, len(blocks))
+            if threads == 1:
+                _compilation.call(kernel, key, X, params, self.bundle, chunk_rows, out)
+                return out
+            with ThreadPoolExecutor(threads - 1) as pool:
+                on_threads(pool, block, blocks, threads)
         return out
+
+    def predict_chunk_rows(self):
+        """Rows per chunk of predict (and per row block of a threaded one)."""
+        chunk_rows = PREDICT_CHUNK_ELEMENTS // int(self.units[1:].sum())
+        return max(1, min(PREDICT_CHUNK_ROWS, chunk_rows))
 
     def mean_loss(self, X, Y, sample_weight, params):
         """The weighted mean data loss (no penalty) of the network on X, Y."""
@@ -360,11 +463,12 @@ class StochasticTrainer:
     """Mini-batch training of ``params`` (updated in place), one epoch per call.
 
     A batch of at least ``SPLIT_MIN_MACS`` multiply-adds is split into
-    ``BATCH_PARTS`` parts: each part's gradient is computed on its own work
-    buffers (on a thread of its own when ``threads`` allows), and the parts'
-    gradients are summed in part order before the optimizer step. The split
+    ``batch_parts`` row parts: each part's gradient is computed on its own
+    work buffers, the parts cut into ``threads`` contiguous groups, one per
+    thread, and the parts' gradients are summed in part order before the
+    optimizer step, itself cut into one parameter range per part. The split
     depends only on the network and the batch size, never on ``threads``, so
-    a fit gives the same bits on one thread as on two.
+    a fit gives the same bits on any number of threads.
 
     Parameters
     ----------
@@ -380,7 +484,8 @@ class StochasticTrainer:
     dropout : ndarray of shape (n_hidden_layers,)
         Dropout rate of each hidden layer's output.
     threads : int, default=1
-        Threads a split batch may use (``training_threads`` yields it).
+        Threads a split batch may use (``training_threads`` yields it); at
+        most one per part is started.
     """
 
     def __init__(
@@ -405,9 +510,8 @@ class StochasticTrainer:
         self.batch_size = int(batch_size)
         self.alpha = float(alpha)
         self.dropout = np.asarray(dropout, dtype=np.float64)
-        split = self.batch_size * network.n_coefs >= SPLIT_MIN_MACS
-        self.parts = BATCH_PARTS if split and self.batch_size >= BATCH_PARTS else 1
-        self.threads = min(int(threads), self.parts)
+        self.parts = batch_parts(network, self.batch_size)
+        self.threads = max(1, min(int(threads), self.parts))
         part_rows = -(-self.batch_size // self.parts)
         # one row of raw gradients per part, summed by the optimizer step
         self.grads = np.empty((self.parts, network.n_params), dtype=network.dtype)
@@ -494,12 +598,7 @@ class StochasticTrainer:
         pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
 
         def on_parts(function, arguments):
-            # part 0 here, the others on the pool's threads (or here, after)
-            pending = [pool.submit(function, *a) if pool else a for a in arguments[1:]]
-            results = [function(*arguments[0])]
-            for job in pending:
-                results.append(job.result() if pool else function(*job))
-            return results
+            return on_threads(pool, function, arguments, self.threads)
 
         def part_gradient(part, start, stop, batch):
             # a seed per batch and part: the same masks on any thread (a
