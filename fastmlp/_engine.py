@@ -367,10 +367,9 @@ class Network:
     def predict(self, X, params):
         """The network's output for ``X`` (after the output activation).
 
-        An input of more than one chunk (``predict_chunk_rows``) is predicted
-        in row blocks of one chunk each, on the threads ``training_threads``
-        allows, every block's products on one BLAS thread: the same bits on
-        any number of threads. A single chunk is one call, on BLAS's threads.
+        Rows are predicted in blocks of ``predict_chunk_rows`` (the network
+        fixes it), on the threads ``training_threads`` allows, every product
+        on one BLAS thread: the same bits on any number of threads.
         """
         out = np.empty((X.shape[0], int(self.units[-1])), dtype=self.dtype)
         X = as_engine_input(X, self.dtype)
@@ -380,24 +379,20 @@ class Network:
         chunk_rows = self.predict_chunk_rows()
         key = self.compile_key("predict", X)
         kernel = _network().predict
-        if n_rows <= chunk_rows:
-            _compilation.call(kernel, key, X, params, self.bundle, chunk_rows, out)
-            return out
-        starts = range(0, n_rows, chunk_rows)
-        blocks = [
-            (_row_block(X, a, min(a + chunk_rows, n_rows)), params, self.bundle,
-             chunk_rows, out[a : a + chunk_rows])
-            for a in starts
-        ]  # fmt: skip
-
-        def block(*arguments):
-            return _compilation.call(kernel, key, *arguments)
-
         with training_threads() as threads:
-            threads = min(threads, len(blocks))
-            if threads == 1:
+            threads = min(threads, -(-n_rows // chunk_rows))
+            if threads <= 1:
                 _compilation.call(kernel, key, X, params, self.bundle, chunk_rows, out)
                 return out
+            blocks = [
+                (_row_block(X, a, min(a + chunk_rows, n_rows)), params, self.bundle,
+                 chunk_rows, out[a : a + chunk_rows])
+                for a in range(0, n_rows, chunk_rows)
+            ]  # fmt: skip
+
+            def block(*arguments):
+                return _compilation.call(kernel, key, *arguments)
+
             with ThreadPoolExecutor(threads - 1) as pool:
                 on_threads(pool, block, blocks, threads)
         return out
