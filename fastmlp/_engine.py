@@ -57,6 +57,10 @@ from fastmlp._registry import HIDDEN_ACTIVATION_INIT_FACTORS
 # for one chunk, at most PREDICT_CHUNK_ELEMENTS), keeps BLAS calls large
 PREDICT_CHUNK_ROWS = 4096
 PREDICT_CHUNK_ELEMENTS = 1 << 22
+# Products of fewer multiply-adds than this run on one BLAS thread whatever
+# the thread setting (OpenBLAS threads a product from m*n*k >= 4 * 65536), so
+# a predict whose products are all smaller skips the one-thread limit.
+BLAS_THREADS_MIN_MACS = 65536
 
 # Split mini-batches (see the thread policy). A mini-batch of at least
 # SPLIT_MIN_MACS multiply-adds per layer pass (rows x coefficients) is split
@@ -132,8 +136,19 @@ def _network():
 
 _blas_lock = threading.Lock()
 _blas_trainings = 0
-_blas_limiter = None
+_blas_libraries = None  # threadpoolctl's controllers of the loaded BLAS
+_blas_restore = []  # (controller, thread count) to restore at the end
 _blas_threads_outside = 1
+
+
+def _blas_controllers():
+    global _blas_libraries
+    if _blas_libraries is None:
+        from sklearn.utils.parallel import _get_threadpool_controller
+
+        blas = _get_threadpool_controller().select(user_api="blas")
+        _blas_libraries = list(blas.lib_controllers)
+    return _blas_libraries
 
 
 def _numba_threads_limit():
@@ -159,16 +174,17 @@ def training_threads():
     Nested and concurrent trainings share one limit, set by the first to
     start and lifted (the previous limits restored) by the last to end.
     """
-    global _blas_trainings, _blas_limiter, _blas_threads_outside
-    from sklearn.utils.parallel import _get_threadpool_controller
-
+    global _blas_trainings, _blas_restore, _blas_threads_outside
     with _blas_lock:
         if _blas_trainings == 0:
-            blas = _get_threadpool_controller().select(user_api="blas")
-            _blas_threads_outside = max(
-                [info["num_threads"] for info in blas.info()], default=1
-            )
-            _blas_limiter = blas.limit(limits=1)
+            # threadpoolctl's controllers, called directly: a few
+            # microseconds where ``threadpool_limits`` takes about 40 (every
+            # predict passes here)
+            counts = [(lib, lib.num_threads) for lib in _blas_controllers()]
+            _blas_threads_outside = max([n for _, n in counts], default=1)
+            _blas_restore = [(lib, n) for lib, n in counts if n != 1]
+            for lib, _ in _blas_restore:
+                lib.set_num_threads(1)
         _blas_trainings += 1
         threads = _blas_threads_outside
     cap = _numba_threads_limit()
@@ -180,8 +196,9 @@ def training_threads():
         with _blas_lock:
             _blas_trainings -= 1
             if _blas_trainings == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
+                for lib, n in _blas_restore:
+                    lib.set_num_threads(n)
+                _blas_restore = []
 
 
 def init_factor(activation):
@@ -370,6 +387,8 @@ class Network:
         Rows are predicted in blocks of ``predict_chunk_rows`` (the network
         fixes it), on the threads ``training_threads`` allows, every product
         on one BLAS thread: the same bits on any number of threads.
+        Inputs whose products are all below ``BLAS_THREADS_MIN_MACS`` make
+        one call without the limit (BLAS keeps such products on one thread).
         """
         out = np.empty((X.shape[0], int(self.units[-1])), dtype=self.dtype)
         X = as_engine_input(X, self.dtype)
@@ -379,6 +398,12 @@ class Network:
         chunk_rows = self.predict_chunk_rows()
         key = self.compile_key("predict", X)
         kernel = _network().predict
+        fans = self.units[:-1] * self.units[1:]
+        if n_rows * int(fans.max()) < BLAS_THREADS_MIN_MACS:
+            # too small for BLAS to thread: skip the limit (its cost is
+            # most of a one-row predict's time)
+            _compilation.call(kernel, key, X, params, self.bundle, chunk_rows, out)
+            return out
         with training_threads() as threads:
             threads = min(threads, -(-n_rows // chunk_rows))
             if threads <= 1:

@@ -30,6 +30,7 @@ def many_parts(monkeypatch):
     monkeypatch.setattr(_engine, "PART_ROWS", 8)
     monkeypatch.setattr(_engine, "PART_MIN_MACS", 1)
     monkeypatch.setattr(_engine, "PREDICT_CHUNK_ROWS", 32)
+    monkeypatch.setattr(_engine, "BLAS_THREADS_MIN_MACS", 0)
 
 
 def _data(dtype, sparse, n=230):
@@ -99,6 +100,7 @@ def test_predict_gives_the_same_bits_in_blocks_on_any_number_of_threads(
     )
     whole = model.predict(X)  # one chunk: one call
     monkeypatch.setattr(_engine, "PREDICT_CHUNK_ROWS", 32)  # 7 blocks
+    monkeypatch.setattr(_engine, "BLAS_THREADS_MIN_MACS", 0)
     for threads in THREADS:
         with threadpool_limits(limits=threads, user_api="blas"):
             assert np.array_equal(model.predict(X), whole), threads
@@ -125,6 +127,29 @@ def test_parts_run_on_as_many_threads_as_allowed(many_parts, monkeypatch, thread
         assert len(callers) == threads
     else:  # the pool reuses a worker that is idle already
         assert 2 < len(callers) <= min(threads, 7)
+
+
+def test_predict_blocks_run_on_as_many_threads_as_allowed(many_parts, monkeypatch):
+    X, y = _data(np.float64, False)
+    model = MLPClassifier(hidden_layer_sizes=(9,), max_iter=1, random_state=0)
+    with pytest.warns(Warning):  # not converged
+        model.fit(X, y)
+    callers = set()
+    original = network_kernels.predict
+
+    def predict(*args):
+        callers.add(threading.get_ident())
+        return original(*args)
+
+    monkeypatch.setattr(network_kernels, "predict", predict)
+    with threadpool_limits(limits=2, user_api="blas"):
+        model.predict_proba(X)  # 8 blocks of 32 rows
+    assert len(callers) == 2
+    callers.clear()
+    monkeypatch.setattr(_engine, "BLAS_THREADS_MIN_MACS", 10**9)
+    with threadpool_limits(limits=2, user_api="blas"):
+        model.predict_proba(X)  # products too small to thread: one call
+    assert len(callers) == 1
 
 
 def test_numba_num_threads_caps_the_threads(monkeypatch):
