@@ -65,22 +65,10 @@ def _engine_problem(workload, dtype):
     return net, X, Y, params
 
 
-def _median_call(function, min_seconds=0.2, min_calls=5):
-    """Median seconds of ``function()`` over at least ``min_calls`` calls
-    and ``min_seconds`` of calls."""
-    times = []
-    start = time.perf_counter()
-    while len(times) < min_calls or time.perf_counter() - start < min_seconds:
-        begin = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - begin)
-    return statistics.median(times)
-
-
 def part_times(workload, dtype, part_counts, tiny=False):
-    """One-thread seconds of a part's forward and backward pass for each
-    number of parts of a batch, and of the optimizer step over ``P`` part
-    gradients."""
+    """One-thread seconds (medians) of a part's forward and backward pass
+    for each number of parts ``P`` of a batch (``part_P``), and of the
+    optimizer step over ``P`` part gradients (``update_P``)."""
     from threadpoolctl import threadpool_limits
 
     from fastmlp import _compilation, _engine
@@ -93,8 +81,7 @@ def part_times(workload, dtype, part_counts, tiny=False):
     batch = workloads.COMMON["batch_size"]
     rows = _engine.read_only(np.random.default_rng(1).permutation(X.shape[0]))
     key = net.compile_key("forward_backward", X)
-    seconds = {}
-    budget = 0.05 if tiny else 0.3
+    calls = {}
     with threadpool_limits(limits=1, user_api="blas"):
         for parts in part_counts:
             size = -(-batch // parts)
@@ -112,8 +99,7 @@ def part_times(workload, dtype, part_counts, tiny=False):
                     net.no_dropout(), -1, work,
                 )  # fmt: skip
 
-            one()
-            seconds[f"part_{parts}"] = _median_call(one, budget)
+            calls[f"part_{parts}"] = one
             # the optimizer step over P part gradients (adam)
             optimizer = _engine.OptimizerState(
                 "adam", net.n_params, dtype, learning_rate_init=1e-3
@@ -131,9 +117,20 @@ def part_times(workload, dtype, part_counts, tiny=False):
                     net.n_coefs, float(batch), bundle, 1, 0, net.n_params,
                 )  # fmt: skip
 
-            step()
-            seconds[f"update_{parts}"] = _median_call(step, budget / 3)
-    return seconds
+            calls[f"update_{parts}"] = step
+        # every call in turn, round after round, so that a busy spell of a
+        # shared machine falls on all of them alike; medians
+        times = {name: [] for name in calls}
+        for round_ in range(3 if tiny else 15):
+            names = list(calls)
+            shift = round_ % len(names)
+            for name in names[shift:] + names[:shift]:
+                calls[name]()  # warm (compile on the first round)
+                for _ in range(3):
+                    begin = time.perf_counter()
+                    calls[name]()
+                    times[name].append(time.perf_counter() - begin)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def handover_times(samples=400):
@@ -221,9 +218,12 @@ def _train_row(workload, dtype, measured, repeats, handover, tiny):
     split_counts = sorted({1, parts, *[p for p in (2, 4, 8, 16) if p <= top]})
     times = part_times(workload, dtype, split_counts, tiny)
     batches = workload.epochs * math.ceil(workload.n_samples / batch)
-    # what is not the parts' work: the one-thread fit less its batches
-    serial = median[1] - batches * (
-        parts * times[f"part_{parts}"] + times[f"update_{parts}"]
+    # what is not the parts' work: the one-thread fit less its batches (at
+    # least 0: the parts' times, measured apart, can exceed a busy fit's)
+    serial = max(
+        0.0,
+        median[1]
+        - batches * (parts * times[f"part_{parts}"] + times[f"update_{parts}"]),
     )
 
     def model(p, threads):

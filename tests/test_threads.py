@@ -24,8 +24,7 @@ THREADS = (1, 2, 3, 4, 8)
 
 @pytest.fixture
 def many_parts(monkeypatch):
-    """Batches of 50 rows in 7 parts (50 / 8, rounded up); predict in
-    blocks of 32 rows."""
+    """Batches of 50 rows in 6 parts (50 // 8); predict in blocks of 32 rows."""
     monkeypatch.setattr(_engine, "SPLIT_MIN_MACS", 0)
     monkeypatch.setattr(_engine, "PART_ROWS", 8)
     monkeypatch.setattr(_engine, "PART_MIN_MACS", 1)
@@ -52,7 +51,8 @@ def test_batch_parts_depend_on_the_network_and_batch_size_only():
     assert _engine.batch_parts(small, 200) == 1  # too few multiply-adds
     assert _engine.batch_parts(wide, 200) == 2  # batches of 200: as before
     assert _engine.batch_parts(wide, 64) == 2
-    assert _engine.batch_parts(wide, 1000) == 10  # about 100 rows a part
+    assert _engine.batch_parts(wide, 1000) == 5  # 200 rows a part
+    assert _engine.batch_parts(wide, 999) == 4
     assert _engine.batch_parts(wide, 10**6) == _engine.MAX_PARTS
 
 
@@ -126,7 +126,7 @@ def test_parts_run_on_as_many_threads_as_allowed(many_parts, monkeypatch, thread
     if threads <= 2:
         assert len(callers) == threads
     else:  # the pool reuses a worker that is idle already
-        assert 2 < len(callers) <= min(threads, 7)
+        assert 2 < len(callers) <= min(threads, 6)
 
 
 def test_predict_blocks_run_on_as_many_threads_as_allowed(many_parts, monkeypatch):
@@ -167,7 +167,7 @@ def test_numba_num_threads_caps_the_threads(monkeypatch):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_concurrent_fits_in_many_parts_match_sequential_ones(many_parts):
     """Three fits on three Python threads at once, each cutting its batches
-    into 7 parts on 3 threads of its own, and predicting in blocks."""
+    into 6 parts on 3 threads of its own, and predicting in blocks."""
     X, y = _data(np.float64, False)
 
     def fit(seed):
