@@ -80,7 +80,7 @@ def part_times(workload, dtype, part_counts, tiny=False):
     w = _engine.read_only(np.ones(X.shape[0]), dtype)
     batch = workloads.COMMON["batch_size"]
     rows = _engine.read_only(np.random.default_rng(1).permutation(X.shape[0]))
-    key = net.compile_key("forward_backward", X)
+    key = net.compile_key("part_gradient", X)
     calls = {}
     with threadpool_limits(limits=1, user_api="blas"):
         for parts in part_counts:
@@ -94,7 +94,7 @@ def part_times(workload, dtype, part_counts, tiny=False):
                 if start is None:
                     start = 0
                 _compilation.call(
-                    kernels.forward_backward, key, (X, Y, w), rows, start,
+                    kernels.part_gradient, key, (X, Y, w), rows, start,
                     start + size, True, params, grads, net.bundle,
                     net.no_dropout(), -1, work,
                 )  # fmt: skip
@@ -112,7 +112,7 @@ def part_times(workload, dtype, part_counts, tiny=False):
 
             def step(all_grads=all_grads, bundle=bundle, updated=updated):
                 _compilation.call(
-                    kernels.optimizer_update, net.compile_key("optimizer_update"),
+                    kernels.range_update, net.compile_key("range_update"),
                     updated, all_grads,
                     net.n_coefs, float(batch), bundle, 1, 0, net.n_params,
                 )  # fmt: skip

@@ -110,13 +110,13 @@ def test_predict_gives_the_same_bits_in_blocks_on_any_number_of_threads(
 @pytest.mark.parametrize("threads", [1, 2, 8])
 def test_parts_run_on_as_many_threads_as_allowed(many_parts, monkeypatch, threads):
     callers = set()
-    original = network_kernels.forward_backward
+    original = network_kernels.part_gradient
 
     def forward_backward(*args):
         callers.add(threading.get_ident())
         return original(*args)
 
-    monkeypatch.setattr(network_kernels, "forward_backward", forward_backward)
+    monkeypatch.setattr(network_kernels, "part_gradient", forward_backward)
     X, y = _data(np.float64, False)
     model = MLPClassifier(
         hidden_layer_sizes=(9,), batch_size=50, max_iter=1, random_state=0
