@@ -7,35 +7,64 @@ outside ``fastmlp.kernels`` that call compiled code.
 
 Thread policy
 -------------
-Training runs every matrix product on one BLAS thread (``training_threads``);
-predict uses BLAS's threads (set their count with
-``threadpoolctl.threadpool_limits`` or ``OPENBLAS_NUM_THREADS``). A network
-large enough (``SPLIT_MIN_MACS``) trains each mini-batch as two parts, the
-second on a worker thread when BLAS may use two threads: the parts' gradients
-are summed in a fixed order and the split never depends on the thread count,
-so a fit is bit-identical on one thread and on two. No compiled kernel uses
-``prange``, so numba never starts its thread pool. Measured reasons:
+Every matrix product of training and of predict runs on one BLAS thread
+(``training_threads``). fastmlp's own threads do the parallel work, in pieces
+fixed by the network and the input, never by the thread count, combined in a
+fixed order, so a fit and a predict give the same bits on any number of
+threads:
+
+- training: a mini-batch of at least ``SPLIT_MIN_MACS`` multiply-adds is
+  trained as ``batch_parts`` row parts (about one per ``PART_ROWS`` rows, at
+  least two); up to ``T`` threads take the parts in turn (``on_threads``:
+  the calling thread too, so a worker the system does not schedule in time
+  costs no waiting); the parts' gradients are summed in part order, and the
+  optimizer step runs in one parameter range per part, the same way;
+- predict: row blocks of ``predict_chunk_rows`` rows, one call each (an
+  input whose products are all below ``BLAS_THREADS_MIN_MACS`` makes one
+  call without the one-thread limit);
+- how many threads: BLAS's thread count outside fastmlp, so the usual
+  controls set it (``threadpoolctl.threadpool_limits``, ``OMP_NUM_THREADS``
+  / ``OPENBLAS_NUM_THREADS``, joblib's limits inside its workers), capped by
+  ``NUMBA_NUM_THREADS`` when set;
+- the threads are a Python thread pool started per epoch (per predict), not
+  numba's ``prange``: no compiled kernel is parallel, numba never starts its
+  thread pool, and a fork never inherits a worker.
+
+Measured reasons:
 
 - OpenBLAS splits a product's rows among threads differently for 1 and 2
   threads, and its edge kernels round differently from its main kernel: in a
   sweep of 480 batch-sized products, 110 differed in the last bits between 1
-  and 2 threads. Splitting the batch ourselves keeps every product on one
-  thread, whatever the thread setting of the machine or the process;
+  and 2 threads. Splitting the work ourselves keeps every product on one
+  thread, whatever the thread setting of the machine or the process; a
+  predict of 1,000 x 784 rows on the wide network differed between 1 and 2
+  BLAS threads before predict ran in blocks;
 - mini-batch products are small: on a loaded 2-core machine (load 4.5) a fit
   with 2 OpenBLAS threads took 21.6 s where one thread took 1.1 s, the
   threads waiting on each other at every product; a split batch synchronizes
   twice per batch instead (gradient, then optimizer step), and below
   ``SPLIT_MIN_MACS`` not at all; use processes (``n_jobs``) to train small
   networks on several cores;
+- smaller parts cost one thread's speed (see ``PART_ROWS``): a part touches
+  every weight whatever its rows, and the step sums one gradient per part;
+- ``prange`` with the ``tbb`` layer (PyPI's tbb wheel, its
+  ``lib/libtbb.so.12`` loaded first with ``ctypes.CDLL(path,
+  mode=ctypes.RTLD_GLOBAL)``) against this pool, on a prototype running the
+  parts of a batch in one parallel loop (2 cores, load 4-5): the loop's cold
+  compile took 7.8 and 8.1 s of CPU with ``parallel=True`` against 4.9 and
+  5.3 s without (+2.8 s, +55%); a parallel region costs 2-4 us to enter, a
+  hand-over to this pool's thread 11-58 us (the benchmark's thread section
+  measures it), which on a split batch (at least ``SPLIT_MIN_MACS``, over
+  1 ms of work) is at most a few percent; on one thread the compiled loop
+  saved about 30 us per part (the Python call of ``part_gradient``). The
+  pool wins once the compile is counted, needs no tbb, and is safe after
+  ``fork`` and from several Python threads (tested);
 - numba's OpenMP layer spinning beside OpenBLAS's threads once per mini-batch
-  made a training loop 20x slower on a 2-core machine;
-- after numba's OpenMP layer (GNU OpenMP) has run, a process started with
-  ``fork`` is terminated ("fork() called from a process already using GNU
-  OpenMP, this is unsafe"), which breaks joblib and multiprocessing users;
-  the worker thread of a split batch lives for one epoch, so a fork never
-  inherits it;
-- the ``workqueue`` layer aborts when two Python threads enter parallel code
-  at once, and the ``tbb`` layer cannot load from PyPI's tbb wheel.
+  made a training loop 20x slower on a 2-core machine; after it (GNU OpenMP)
+  has run, a process started with ``fork`` is terminated ("fork() called
+  from a process already using GNU OpenMP, this is unsafe"), which breaks
+  joblib and multiprocessing users; the ``workqueue`` layer aborts when two
+  Python threads enter parallel code at once.
 
 The elementwise work (bias, activation, loss and optimizer update) is fused
 into single passes over each buffer.
@@ -98,27 +127,48 @@ def batch_parts(network, batch_size):
     return int(max(BATCH_PARTS, min(by_rows, by_macs, MAX_PARTS, batch_size)))
 
 
-def groups(n_items, n_groups):
-    """``range(n_items)`` cut into at most ``n_groups`` contiguous runs of
-    near-equal length (the work of each thread)."""
-    n_groups = max(1, min(n_groups, n_items))
-    edges = [n_items * g // n_groups for g in range(n_groups + 1)]
-    return [range(a, b) for a, b in zip(edges[:-1], edges[1:])]
-
-
 def on_threads(pool, function, arguments, n_threads):
-    """``[function(*a) for a in arguments]``, the calls cut into ``n_threads``
-    contiguous groups: the first group on this thread, the others on
-    ``pool`` (or here, after it, without a pool). Results in order."""
-    runs = groups(len(arguments), n_threads if pool is not None else 1)
+    """``[function(*a) for a in arguments]`` on this thread and up to
+    ``n_threads - 1`` threads of ``pool`` (none: here, in order).
 
-    def run(indices):
-        return [function(*arguments[i]) for i in indices]
+    The threads take the calls in turn from a shared counter, this thread
+    too, so that a worker the system does not schedule in time costs no
+    waiting: this thread runs the calls it leaves, and a job that has not
+    started is cancelled. Each call's result goes to its own place, so the
+    results (in the order of ``arguments``) do not depend on which thread
+    ran what. The first error stops the taking and is raised once every
+    thread has stopped.
+    """
+    n_calls = len(arguments)
+    if pool is None or n_threads <= 1 or n_calls <= 1:
+        return [function(*a) for a in arguments]
+    results = [None] * n_calls
+    taking = threading.Lock()
+    state = {"next": 0, "failed": False}
 
-    pending = [pool.submit(run, r) for r in runs[1:]]
-    results = run(runs[0])
-    for job in pending:
-        results.extend(job.result())
+    def work():
+        while True:
+            with taking:
+                index = state["next"]
+                if index >= n_calls or state["failed"]:
+                    return
+                state["next"] = index + 1
+            try:
+                results[index] = function(*arguments[index])
+            except BaseException:
+                state["failed"] = True
+                raise
+
+    jobs = [pool.submit(work) for _ in range(min(n_threads, n_calls) - 1)]
+    try:
+        work()
+    finally:
+        errors = []
+        for job in jobs:
+            if not job.cancel() and job.exception() is not None:
+                errors.append(job.exception())
+    if errors:
+        raise errors[0]
     return results
 
 
@@ -487,8 +537,8 @@ class StochasticTrainer:
 
     A batch of at least ``SPLIT_MIN_MACS`` multiply-adds is split into
     ``batch_parts`` row parts: each part's gradient is computed on its own
-    work buffers, the parts cut into ``threads`` contiguous groups, one per
-    thread, and the parts' gradients are summed in part order before the
+    work buffers, the threads taking the parts in turn (``on_threads``), and
+    the parts' gradients are summed in part order before the
     optimizer step, itself cut into one parameter range per part. The split
     depends only on the network and the batch size, never on ``threads``, so
     a fit gives the same bits on any number of threads.

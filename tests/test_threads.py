@@ -9,6 +9,7 @@ divide). More threads than cores is fine for these tests.
 """
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -56,10 +57,45 @@ def test_batch_parts_depend_on_the_network_and_batch_size_only():
     assert _engine.batch_parts(wide, 10**6) == _engine.MAX_PARTS
 
 
-def test_parts_are_cut_into_contiguous_groups_of_threads():
-    assert _engine.groups(7, 3) == [range(0, 2), range(2, 4), range(4, 7)]
-    assert _engine.groups(2, 8) == [range(0, 1), range(1, 2)]
-    assert _engine.groups(0, 4) == [range(0, 0)]
+def test_on_threads_keeps_the_order_and_runs_what_a_busy_worker_leaves():
+    with ThreadPoolExecutor(3) as pool:
+        results = _engine.on_threads(pool, lambda i: i * i, [(i,) for i in range(9)], 4)
+        assert results == [i * i for i in range(9)]
+    # the pool's only worker is busy: this thread runs every call, and the
+    # job queued behind the busy one is cancelled, not waited for
+    release = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(release.wait)
+        callers = set()
+
+        def record(i):
+            callers.add(threading.get_ident())
+            return i
+
+        assert _engine.on_threads(pool, record, [(i,) for i in range(5)], 2) == [
+            0,
+            1,
+            2,
+            3,
+            4,
+        ]
+        assert callers == {threading.get_ident()}
+        release.set()
+
+
+class _Failure(Exception):
+    pass
+
+
+def test_on_threads_raises_the_first_error_after_every_thread_stopped():
+    def fail_on_three(i):
+        if i == 3:
+            raise _Failure(i)
+        return i
+
+    with ThreadPoolExecutor(2) as pool:
+        with pytest.raises(_Failure):
+            _engine.on_threads(pool, fail_on_three, [(i,) for i in range(8)], 3)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -123,10 +159,10 @@ def test_parts_run_on_as_many_threads_as_allowed(many_parts, monkeypatch, thread
     )
     with threadpool_limits(limits=threads, user_api="blas"):
         model.fit(X, y)
-    if threads <= 2:
-        assert len(callers) == threads
-    else:  # the pool reuses a worker that is idle already
-        assert 2 < len(callers) <= min(threads, 6)
+    if threads == 1:
+        assert len(callers) == 1
+    else:  # this thread takes parts too, and the pool reuses idle workers
+        assert 2 <= len(callers) <= min(threads, 6)
 
 
 def test_predict_blocks_run_on_as_many_threads_as_allowed(many_parts, monkeypatch):
@@ -139,6 +175,7 @@ def test_predict_blocks_run_on_as_many_threads_as_allowed(many_parts, monkeypatc
 
     def predict(*args):
         callers.add(threading.get_ident())
+        time.sleep(0.01)  # a block long enough for the worker to start
         return original(*args)
 
     monkeypatch.setattr(network_kernels, "predict", predict)
