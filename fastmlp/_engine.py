@@ -56,9 +56,13 @@ Measured reasons:
   hand-over to this pool's thread 11-58 us (the benchmark's thread section
   measures it), which on a split batch (at least ``SPLIT_MIN_MACS``, over
   1 ms of work) is at most a few percent; on one thread the compiled loop
-  saved about 30 us per part (the Python call of ``part_gradient``). The
-  pool wins once the compile is counted, needs no tbb, and is safe after
-  ``fork`` and from several Python threads (tested);
+  saved about 30 us per part (the Python call of ``part_gradient``). On 2
+  threads of a machine oversubscribed by other work (load 6.5 on 2 cores)
+  tbb degraded better: mid 1.02x against one thread, the pool 0.81x (a
+  2-part split of small and regression, which the engine does not split:
+  tbb 1.02-1.04x, the pool 0.49-0.63x); wide 0.92x and 0.93x. The pool wins
+  once the compile is counted, needs no tbb, and is safe after ``fork`` and
+  from several Python threads (tested) (``benchmarks/prange_tbb.py``);
 - numba's OpenMP layer spinning beside OpenBLAS's threads once per mini-batch
   made a training loop 20x slower on a 2-core machine; after it (GNU OpenMP)
   has run, a process started with ``fork`` is terminated ("fork() called
