@@ -265,6 +265,13 @@ def threads_notes(threads):
         "best row split: the model's best speed-up against whole batches on one "
         "thread over P = 1, 2, 4, 8, 16 row parts of a 200-row batch",
     ]
+    control = threads.get("free_cores_control")
+    if control and control["threads"] > 1:
+        lines.append(
+            f"free cores: NumPy's one-thread products ran {control['speedup']:.2f}x "
+            f"faster on {control['threads']} threads than one after the other "
+            "(near 1: other work held the cores, and no code could speed up)"
+        )
     if threads["not_measured"]:
         lines.append(f"not measured (more than the cores): {threads['not_measured']}")
     for row in threads["rows"]:

@@ -158,6 +158,40 @@ def handover_times(samples=400):
     return {"latency": statistics.median(trips), "submit": statistics.median(submits)}
 
 
+def free_cores_control(threads, repeats=3):
+    """How much faster ``threads`` threads ran the same one-thread NumPy
+    products concurrently than one after the other (median of ``repeats``):
+    near ``threads`` when the machine has that many free cores, near 1 when
+    other work holds them (then no code can show a speed-up)."""
+    import threading
+
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((100, 784)), rng.random((784, 512))
+    outs = [np.empty((100, 512)) for _ in range(threads)]
+
+    def work(i):
+        for _ in range(40):
+            np.dot(a, b, out=outs[i])
+
+    ratios = []
+    with threadpool_limits(limits=1, user_api="blas"):
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for i in range(threads):
+                work(i)
+            serial = time.perf_counter() - start
+            start = time.perf_counter()
+            workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            ratios.append(serial / (time.perf_counter() - start))
+    return statistics.median(ratios)
+
+
 def model_seconds(serial, batches, parts, part, update, handover, threads):
     """The model's fit time with ``parts`` parts on ``threads`` threads (see
     the module)."""
@@ -285,9 +319,14 @@ def scaling(steps, counts, repeats, tiny=False):
                     "bit_identical": same,
                 }
             )
+    top = max(measured)
     return {
         "repeats": repeats,
         "cores": cores,
+        "free_cores_control": {
+            "threads": top,
+            "speedup": free_cores_control(top) if top > 1 else 1.0,
+        },
         "counts": measured,
         "not_measured": skipped,
         "predicted": list(PREDICTED),

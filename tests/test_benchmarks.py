@@ -187,6 +187,7 @@ def test_full_mode_tiny_subset(tmp_path):
     assert set(mid["model_speedup"]) == set(counts) | {"16", "64"}
     assert set(mid["row_split_best"]) == {"16", "64"}
     assert mid["bit_identical"] and predict["bit_identical"]
+    assert threads["free_cores_control"]["threads"] == max(threads["counts"])
     assert "Threads: fastmlp's speed-up against one thread" in stdout
     assert "16 cores, model" in stdout
     scale = result["scale"]
