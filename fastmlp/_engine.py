@@ -108,8 +108,9 @@ BLAS_THREADS_MIN_MACS = 65536
 # step sums one more gradient per part: wide's step took 3.5 ms over one
 # gradient, 5.1 ms over 2, 7.0 ms over 4 (load 3.5). A 1000-row batch of wide
 # in 10 parts of 100 rows trained 16% slower on one thread than in 2 parts
-# (mid 20%, load 3.8): parts of at least 200 rows keep one thread's speed,
-# so a batch of 200 rows splits into 2 parts, as it always has.
+# (mid 20%, load 3.8); in 5 parts of 200 rows, 9% and 13% slower in two
+# rounds (mid 10% and 1%, load 4.4-6.3): the price of up to 5 threads on such
+# batches. Batches under 400 rows split into 2 parts, as they always have.
 SPLIT_MIN_MACS = 4_000_000
 BATCH_PARTS = 2
 PART_ROWS = 200
