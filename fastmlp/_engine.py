@@ -594,6 +594,10 @@ class OptimizerState:
         self.sgd = self.solver_code == SGD
         self.state_2 = np.zeros(0 if self.sgd else n_params, dtype=dtype)
 
+    def arrays(self):
+        """The state arrays the compiled steps update in place."""
+        return (self.state_1, self.state_2)
+
     def make_writable(self):
         """Copy state arrays that are read-only (a memory-mapped load)."""
         if not self.state_1.flags.writeable:

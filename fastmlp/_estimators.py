@@ -8,7 +8,6 @@ random_state train the same model. The arithmetic runs in ``_engine``; this
 module never imports numba.
 """
 
-import copy
 import warnings
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
@@ -35,13 +34,23 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from fastmlp import _engine, _jacobian, _registry
+from fastmlp import _engine, _registry
 from fastmlp._callbacks import (
-    CALLBACK_ATTRIBUTES,
     CallbackSupportMixin,
     FitTasks,
     callback_management_context,
+    reconstruction_attributes,
 )
+from fastmlp._docstrings import (
+    CALLBACKS_DOC,
+    COMMON_ATTRIBUTES_DOC,
+    COMMON_PARAMETERS_DOC,
+)
+from fastmlp._interop import SklearnInteropMixin
+from fastmlp._jacobian import JacobianMixin
+from fastmlp._persistence import InconsistentVersionWarning, PersistenceMixin
+from fastmlp._rollback import Snapshot, unchanged_on_failure
+from fastmlp._weights import FlatWeightsMixin
 
 _STOCHASTIC_SOLVERS = _registry.STOCHASTIC_SOLVERS
 
@@ -56,11 +65,18 @@ _NON_FINITE_WEIGHTS = (
 )
 
 
-class InconsistentVersionWarning(UserWarning):
-    """A model is loaded by a fastmlp version other than the one that saved it."""
+__all__ = ["InconsistentVersionWarning", "MLPClassifier", "MLPRegressor"]
 
 
-class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
+class BaseMultilayerPerceptron(
+    PersistenceMixin,
+    FlatWeightsMixin,
+    JacobianMixin,
+    SklearnInteropMixin,
+    CallbackSupportMixin,
+    BaseEstimator,
+    ABC,
+):
     """Base class for fastmlp's MLP classifier and regressor.
 
     Use :class:`MLPClassifier` or :class:`MLPRegressor`.
@@ -161,48 +177,19 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.max_fun = max_fun
         self.dropout = dropout
 
-    # ------------------------------------------------------------- persistence
-    def __getstate__(self):
-        state = dict(super().__getstate__())  # a copy: never edit the live model
-        state.pop("_linked_weights", None)  # coefs_ hold the same numbers
-        state.pop("_network_cache", None)
-        state["_fastmlp_version"] = _fastmlp_version()
-        return state
-
-    def __setstate__(self, state):
-        saved = state.pop("_fastmlp_version", "unknown (before 0.1.0)")
-        current = _fastmlp_version()
-        if saved != current:
-            _warn(
-                f"Loading {type(self).__name__} saved by fastmlp {saved} with "
-                f"fastmlp {current}. This might lead to breaking code or invalid "
-                "results; refit the model with this version to be safe.",
-                InconsistentVersionWarning,
-            )
-        super().__setstate__(state)
-        optimizer = getattr(self, "_optimizer", None)
-        if optimizer is not None:  # e.g. joblib.load(..., mmap_mode="r")
-            optimizer.make_writable()
-        self._relink_weights()
-
     # ----------------------------------------------------------------- network
-    def _network(self):
-        """The engine's view of the current coefs_ (shape, activations, loss)."""
-        units = (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
-        activations = tuple(self._hidden_activations(len(units) - 2))
-        loss = self._training_loss_name()
-        dtype = self.coefs_[0].dtype
-        key = (units, activations, loss, self._loss_param(), dtype)
-        cached = getattr(self, "_network_cache", None)
-        if cached is None or cached[0] != key:
-            network = self._make_network(units, key[-1])
-            cached = self._network_cache = (key, network)
-        return cached[1]
+    def _network_settings(self, n_hidden):
+        """The hidden activations, loss name and loss parameter of the network."""
+        return (
+            self._hidden_activations(n_hidden),
+            self._training_loss_name(),
+            self._loss_param(),
+        )
 
-    def _make_network(self, layer_units, dtype):
+    def _make_network(self, layer_units, activations, dtype):
         return _engine.Network(
             layer_units,
-            self._hidden_activations(len(layer_units) - 2),
+            activations,
             self._training_loss_name(),
             dtype,
             loss_param=self._loss_param(),
@@ -256,54 +243,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             )
         return rates
 
-    def _set_weights(self, network, params):
-        """Store the flat parameter vector, with coefs_ and intercepts_ as views."""
-        self.coefs_, self.intercepts_ = network.unpack(params)
-        self._linked_weights = (params, tuple(self.coefs_), tuple(self.intercepts_))
-
-    def _fit_state(self, network, params, **attributes):
-        """Reconstruction attributes for callbacks: this model with ``params``
-        as its weights (and ``attributes``), as copies training leaves alone."""
-        params = params.copy()
-        coefs, intercepts = network.unpack(params)
-        state = {
-            "coefs_": coefs,
-            "intercepts_": intercepts,
-            "_linked_weights": (params, tuple(coefs), tuple(intercepts)),
-        }
-        for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
-            if getattr(self, name, None) is not None:
-                state[name] = list(getattr(self, name))
-        for name in ("_optimizer", "_random_state"):
-            if hasattr(self, name):
-                state[name] = copy.deepcopy(getattr(self, name))
-        state.update(attributes)
-        return state
-
-    def _weights(self, network):
-        """The flat parameter vector of the current coefs_ and intercepts_.
-
-        Free while coefs_ and intercepts_ hold the views ``_set_weights`` made
-        (edits to them in place are edits of the vector); otherwise (arrays
-        assigned by the user) a packed copy, and the model is left unchanged.
-        """
-        linked = getattr(self, "_linked_weights", None)
-        if (
-            linked is not None
-            and linked[0].dtype == network.dtype
-            and _same_objects(linked[1], self.coefs_)
-            and _same_objects(linked[2], self.intercepts_)
-        ):
-            return linked[0]
-        return network.pack(self.coefs_, self.intercepts_)
-
-    def _relink_weights(self):
-        """Make coefs_ and intercepts_ views of one flat vector again (after a
-        copy of the model's state broke the link)."""
-        if hasattr(self, "coefs_"):
-            network = self._network()
-            self._set_weights(network, network.pack(self.coefs_, self.intercepts_))
-
     def _validated_for_predict(self, X):
         """validate_data(reset=False), with a fast path for plain float arrays."""
         if (
@@ -331,46 +270,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             params = params.astype(dtype)
         return network.predict(X, params)
 
-    def jacobian(self, X, mode="auto"):
-        """Derivatives of the model's output with respect to each input feature.
-
-        The output is the network's output units after the output activation:
-        ``predict_proba`` of a multiclass classifier (softmax, one column per
-        class), the logistic units of a binary or multilabel classifier (one
-        column per label; a binary classifier has a single column, the
-        probability of ``classes_[1]``, whereas ``predict_proba`` has two,
-        the first being one minus the second, so its derivative is the
-        negative of this one), and ``predict`` of a regressor (the identity
-        output, or ``exp`` with ``loss='poisson'``).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data. Sparse input is made dense one chunk of rows at a
-            time.
-
-        mode : {'auto', 'forward', 'reverse'}, default='auto'
-            'forward' pushes one tangent per input feature through the layers
-            (forward-mode differentiation), 'reverse' pulls one cotangent per
-            output back through them (reverse mode, the backward pass of
-            training). Both give the same Jacobian up to rounding. 'auto'
-            picks the one with fewer multiply-adds for this network's layer
-            sizes: forward costs grow with n_features, reverse costs with
-            n_outputs (see ``fastmlp._jacobian`` for the rule).
-
-        Returns
-        -------
-        J : ndarray of shape (n_samples, n_outputs, n_features)
-            ``J[i, o, k]`` is the derivative of output ``o`` with respect to
-            feature ``k`` at sample ``i``, in the model's dtype. Always 3-D,
-            also for a single output.
-        """
-        self._check_is_fitted()
-        _jacobian.check_mode(mode)
-        X = self._validated_for_predict(X)
-        network = self._network()
-        return _jacobian.jacobian(network, self._weights(network), X, mode)
-
     def _check_is_fitted(self):
         if not hasattr(self, "coefs_"):
             check_is_fitted(self)  # raises NotFittedError
@@ -378,51 +277,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
 
-    def to_sklearn(self):
-        """Return the equivalent fitted scikit-learn estimator.
-
-        The result is a :class:`sklearn.neural_network.MLPClassifier` or
-        :class:`~sklearn.neural_network.MLPRegressor` with the same parameters
-        and copies of the fitted attributes, so it predicts the same values
-        (to rounding) and can be scored, pickled, warm-started, trained further
-        with ``partial_fit`` or converted by tools that know scikit-learn's
-        MLPs (such as skl2onnx). The optimizer's state is not carried over:
-        further training starts a fresh optimizer.
-
-        Returns
-        -------
-        estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
-            The fitted scikit-learn estimator.
-
-        Raises
-        ------
-        ValueError
-            If the fitted network has no scikit-learn equivalent: a hidden
-            activation scikit-learn lacks (such as 'gelu') or different
-            activations per hidden layer; or ``loss='poisson'`` with
-            scikit-learn < 1.7, which has no Poisson loss.
-        NotFittedError
-            If the model is not fitted.
-
-        Warns
-        -----
-        UserWarning
-            When settings that only change training (``dropout``,
-            ``class_weight``, solver='adamw', learning_rate='cosine', the
-            'huber' and 'absolute_error' losses) are replaced by
-            scikit-learn's nearest ones: predictions are identical, but
-            refitting the returned estimator trains differently.
-
-        See Also
-        --------
-        fastmlp.from_sklearn : The conversion the other way.
-        """
-        from fastmlp._interop import to_sklearn
-
-        return to_sklearn(self)
-
     # ----------------------------------------------------------------- fitting
-    def _initialize(self, y, layer_units, dtype):
+    def _initialize(self, y, layer_units, activations, dtype):
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = y.shape[1]
@@ -437,7 +293,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         self.coefs_ = []
         self.intercepts_ = []
-        activations = self._hidden_activations(len(layer_units) - 2)
         for layer, (fan_in, fan_out) in enumerate(
             zip(layer_units[:-1], layer_units[1:])
         ):
@@ -485,26 +340,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def _fitting(self):
         """Around fit and partial_fit: the callbacks' teardown always runs,
         and then a failure leaves the model as it was before the call."""
-        with self._unchanged_on_failure(), callback_management_context(self):
+        with unchanged_on_failure(self), callback_management_context(self):
             yield
-
-    @contextmanager
-    def _unchanged_on_failure(self):
-        """Restore every attribute if the block raises: a failed fit, warm
-        start or partial_fit (a raising callback too) leaves the model as it
-        was before the call. The callbacks are kept, not restored copies."""
-        kept = {k: v for k, v in self.__dict__.items() if k in CALLBACK_ATTRIBUTES}
-        saved_state = copy.deepcopy(
-            {k: v for k, v in self.__dict__.items() if k not in kept}
-        )
-        try:
-            yield
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved_state)
-            self.__dict__.update(kept)  # the callbacks themselves, not copies
-            self._relink_weights()
-            raise
 
     def _fit(self, X, y, sample_weight=None, incremental=False, eval_set=None):
         X_given, y_given, sample_weight_given = X, y, sample_weight
@@ -523,7 +360,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             # a warm start or partial_fit continues the fitted network
             hidden_layer_sizes = self._fitted_hidden_layer_sizes(hidden_layer_sizes)
 
-        self._hidden_activations(len(hidden_layer_sizes))  # raises if invalid
+        activations = self._hidden_activations(len(hidden_layer_sizes))
         dropout = self._dropout_rates(len(hidden_layer_sizes))
 
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -553,7 +390,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(y, layer_units, X.dtype)
+            self._initialize(y, layer_units, activations, X.dtype)
+        network = self._make_network(layer_units, activations, X.dtype)
 
         tasks = FitTasks(
             self,
@@ -567,10 +405,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         with _engine.training_threads() as threads:
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(
+                    network,
                     X,
                     y,
                     sample_weight,
-                    layer_units,
                     incremental,
                     dropout,
                     eval_set,
@@ -578,13 +416,15 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     threads,
                 )
             else:
-                self._fit_lbfgs(X, y, sample_weight, layer_units, eval_set, tasks)
+                self._fit_lbfgs(network, X, y, sample_weight, eval_set, tasks)
 
         weights = self.coefs_ + self.intercepts_
         if not all(np.isfinite(w).all() for w in weights):
             raise ValueError(_NON_FINITE_WEIGHTS)
-        network = self._network()  # cached now, so predict leaves __dict__ alone
-        tasks.end_fit(lambda: self._fit_state(network, self._weights(network)))
+        self._remember_network(network)
+        tasks.end_fit(
+            lambda: reconstruction_attributes(self, network, self._weights(network))
+        )
         return self
 
     def _fitted_hidden_layer_sizes(self, hidden_layer_sizes):
@@ -652,8 +492,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """The network's target for ``y`` as the user gives it."""
         return np.asarray(y, dtype=np.float64)
 
-    def _fit_lbfgs(self, X, y, sample_weight, layer_units, eval_set, tasks):
-        network = self._make_network(layer_units, X.dtype)
+    def _fit_lbfgs(self, network, X, y, sample_weight, eval_set, tasks):
         y, sample_weight = self._training_arrays(network, y, sample_weight, X.shape[0])
         objective = _engine.FullBatchObjective(network, X, y, sample_weight, self.alpha)
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
@@ -671,7 +510,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             if loss is not None:
                 attributes["loss_"] = loss
             params = x.astype(network.dtype, copy=False)
-            return lambda: self._fit_state(network, params, **attributes)
+            return lambda: reconstruction_attributes(
+                self, network, params, **attributes
+            )
 
         def fun(packed):
             # an iteration's first evaluation begins its callback task
@@ -722,76 +563,30 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
     def _fit_stochastic(
         self,
+        network,
         X,
         y,
         sample_weight,
-        layer_units,
         incremental,
         dropout,
         eval_set,
         tasks,
         threads,
     ):
-        network = self._make_network(layer_units, X.dtype)
         if not incremental or not hasattr(self, "_optimizer"):
-            self._optimizer = _engine.OptimizerState(
-                self.solver,
-                network.n_params,
-                X.dtype,
-                learning_rate_init=self.learning_rate_init,
-                lr_schedule=self.learning_rate,
-                momentum=self.momentum,
-                nesterov=self.nesterovs_momentum,
-                power_t=self.power_t,
-                beta_1=self.beta_1,
-                beta_2=self.beta_2,
-                epsilon=self.epsilon,
-                max_iter=self.max_iter,
-            )
+            self._optimizer = self._make_optimizer(network)
 
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
-        if eval_set is not None:
-            X_train, y_train, sample_weight_train = X, y, sample_weight
-            X_val, y_val, sample_weight_val = eval_set
-        elif early_stopping:
-            # don't stratify in multilabel classification
-            should_stratify = is_classifier(self) and self.n_outputs_ == 1
-            stratify = y if should_stratify else None
-            arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-            split = train_test_split(
-                *arrays,
-                random_state=self._random_state,
-                test_size=self.validation_fraction,
-                stratify=stratify,
-            )
-            X_train, X_val, y_train, y_val = split[:4]
-            sample_weight_train, sample_weight_val = (
-                (None, None) if sample_weight is None else split[4:]
-            )
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset."
-                )
-            if is_classifier(self):
-                y_val = self._label_binarizer.inverse_transform(y_val)
-        else:
-            X_train, y_train, sample_weight_train = X, y, sample_weight
-            X_val = y_val = sample_weight_val = None
+        (X_train, y_train, sample_weight_train), validation = self._split_validation(
+            X, y, sample_weight, eval_set
+        )
+        X_val, y_val, sample_weight_val = validation
 
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                _warn(
-                    "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped"
-                )
-            batch_size = np.clip(self.batch_size, 1, n_samples)
+        batch_size = self._batch_size(n_samples)
 
         y_train, sample_weight_train = self._training_arrays(
             network, y_train, sample_weight_train, n_samples
@@ -818,13 +613,19 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 params = network.pack(self._best_coefs, self._best_intercepts)
             else:
                 params = self._weights(network)
-            return self._fit_state(network, params)
+            return reconstruction_attributes(self, network, params)
 
         checkpoint = None
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
-                checkpoint = self._epoch_checkpoint(params)
+                # what a Ctrl-C during the compiled epoch rolls back to
+                checkpoint = Snapshot(
+                    self,
+                    deep=False,
+                    arrays=(params, *self._optimizer.arrays()),
+                    objects=(self._optimizer,),
+                )
                 tasks.begin("epoch", state)
                 if self.shuffle:
                     sample_idx = _shuffled(sample_idx, self._random_state)
@@ -848,24 +649,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     early_stopping, X_val, y_val, sample_weight_val
                 )
                 self._optimizer.iteration_ends(self.t_)
-
-                converged = False
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if early_stopping:
-                        msg = (
-                            "Validation score did not improve more than "
-                            "tol=%f for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-                    else:
-                        msg = (
-                            "Training loss did not improve more than tol=%f"
-                            " for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-                    converged = self._optimizer.trigger_stopping(msg, self.verbose)
-                    if not converged:
-                        self._no_improvement_count = 0
+                converged = self._stops_without_improvement(early_stopping)
                 checkpoint = None  # the epoch is recorded
 
                 if not (converged or incremental) and self.n_iter_ == self.max_iter:
@@ -880,7 +664,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     break
         except KeyboardInterrupt:
             if checkpoint is not None:
-                self._roll_back_epoch(checkpoint, params)
+                checkpoint.restore(self)
             _warn("Training interrupted by user.")
 
         if early_stopping:
@@ -888,31 +672,86 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 network, network.pack(self._best_coefs, self._best_intercepts)
             )
 
-    def _epoch_checkpoint(self, params):
-        """The state an interrupted epoch rolls back to: the attributes, the
-        flat weights and the optimizer's state at the start of the epoch.
-
-        A Ctrl-C during the compiled epoch surfaces as KeyboardInterrupt only
-        when it returns, after it updated the weights in place but before the
-        epoch is recorded; rolling back keeps the last recorded epoch.
-        """
-        optimizer = self._optimizer
-        return (
-            {k: v.copy() if isinstance(v, list) else v for k, v in vars(self).items()},
-            params.copy(),
-            dict(vars(optimizer)),
-            optimizer.state_1.copy(),
-            optimizer.state_2.copy(),
+    def _make_optimizer(self, network):
+        return _engine.OptimizerState(
+            self.solver,
+            network.n_params,
+            network.dtype,
+            learning_rate_init=self.learning_rate_init,
+            lr_schedule=self.learning_rate,
+            momentum=self.momentum,
+            nesterov=self.nesterovs_momentum,
+            power_t=self.power_t,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+            max_iter=self.max_iter,
         )
 
-    def _roll_back_epoch(self, checkpoint, params):
-        attributes, weights, optimizer_attributes, state_1, state_2 = checkpoint
-        self.__dict__.clear()
-        self.__dict__.update(attributes)
-        params[:] = weights
-        vars(self._optimizer).update(optimizer_attributes)
-        self._optimizer.state_1[:] = state_1
-        self._optimizer.state_2[:] = state_2
+    def _split_validation(self, X, y, sample_weight, eval_set):
+        """``(X, y, sample_weight)`` to train on and the validation set's
+        (all None without one): the user's ``eval_set``, else with early
+        stopping a ``validation_fraction`` split, as scikit-learn draws it."""
+        if eval_set is not None:
+            return (X, y, sample_weight), eval_set
+        if not self.early_stopping:
+            return (X, y, sample_weight), (None, None, None)
+        # don't stratify in multilabel classification
+        should_stratify = is_classifier(self) and self.n_outputs_ == 1
+        stratify = y if should_stratify else None
+        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+        split = train_test_split(
+            *arrays,
+            random_state=self._random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        X_train, X_val, y_train, y_val = split[:4]
+        sample_weight_train, sample_weight_val = (
+            (None, None) if sample_weight is None else split[4:]
+        )
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        if is_classifier(self):
+            y_val = self._label_binarizer.inverse_transform(y_val)
+        return (X_train, y_train, sample_weight_train), (
+            X_val,
+            y_val,
+            sample_weight_val,
+        )
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            _warn(
+                "Got `batch_size` less than 1 or larger than "
+                "sample size. It is going to be clipped"
+            )
+        return np.clip(self.batch_size, 1, n_samples)
+
+    def _stops_without_improvement(self, early_stopping):
+        """Whether fit converged: no improvement for ``n_iter_no_change``
+        epochs (the adaptive schedule first lowers the learning rate)."""
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        if early_stopping:
+            msg = (
+                "Validation score did not improve more than "
+                "tol=%f for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+            )
+        else:
+            msg = (
+                "Training loss did not improve more than tol=%f"
+                " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+            )
+        converged = self._optimizer.trigger_stopping(msg, self.verbose)
+        if not converged:
+            self._no_improvement_count = 0
+        return converged
 
     def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
         if early_stopping:
@@ -1000,18 +839,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         return tags
 
 
-def _same_objects(expected, actual):
-    return len(expected) == len(actual) and all(
-        a is b for a, b in zip(expected, actual)
-    )
-
-
-def _fastmlp_version():
-    import fastmlp
-
-    return fastmlp.__version__
-
-
 def _shuffled(sample_idx, random_state):
     """``sklearn.utils.shuffle(sample_idx, random_state=random_state)``: the
     same draws from the same generator, without its validation overhead."""
@@ -1073,159 +900,6 @@ def _lbfgs_iterations(result, max_iter, warn=True):
     return n_iter
 
 
-_COMMON_PARAMETERS_DOC = """
-    Parameters
-    ----------
-    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-        The ith element is the number of neurons in the ith hidden layer.
-
-    activation : str or list of str, default='relu'
-        Activation function for the hidden layers: 'identity', 'logistic',
-        'tanh', 'relu' (scikit-learn's), 'leaky_relu' (slope 0.01 below 0),
-        'elu', 'gelu' (the exact, erf form), 'silu' or 'softplus'; or a list
-        with one of those names per hidden layer.
-
-    solver : {'lbfgs', 'sgd', 'adam', 'adamw'}, default='adam'
-        The solver for weight optimization: quasi-Newton L-BFGS, stochastic
-        gradient descent, Adam, or AdamW (Adam with decoupled weight decay:
-        ``alpha`` then shrinks the coefficients by ``learning_rate * alpha``
-        per step instead of adding an L2 term to the loss).
-
-    alpha : float, default=0.0001
-        Strength of the L2 regularization term, divided by the sample size
-        (the sum of sample weights) when added to the loss; AdamW's weight
-        decay with solver='adamw'.
-
-    batch_size : int, default='auto'
-        Size of minibatches for the stochastic solvers; 'auto' means
-        ``min(200, n_samples)``. Unused by 'lbfgs'.
-
-    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'}, \
-            default='constant'
-        Learning rate schedule. 'invscaling' and 'adaptive' apply to
-        solver='sgd' as in scikit-learn; 'cosine' applies to every stochastic
-        solver and anneals the rate from ``learning_rate_init`` to 0 over
-        ``max_iter`` epochs: ``learning_rate_init * (1 + cos(pi * t /
-        max_iter)) / 2`` after epoch ``t``.
-
-    learning_rate_init : float, default=0.001
-        The initial learning rate of the stochastic solvers.
-
-    power_t : float, default=0.5
-        Exponent of the 'invscaling' schedule.
-
-    max_iter : int, default=200
-        Maximum number of iterations; epochs for the stochastic solvers.
-
-    shuffle : bool, default=True
-        Whether to shuffle samples in each epoch (stochastic solvers).
-
-    random_state : int, RandomState instance, default=None
-        Seeds weight initialization, the early-stopping split and the
-        shuffling, exactly as in scikit-learn.
-
-    tol : float, default=1e-4
-        Tolerance for the optimization.
-
-    verbose : bool, default=False
-        Whether to print progress messages to stdout.
-
-    warm_start : bool, default=False
-        Reuse the solution of the previous call to fit as initialization.
-
-    momentum : float, default=0.9
-        Momentum of solver='sgd'.
-
-    nesterovs_momentum : bool, default=True
-        Whether to use Nesterov's momentum (solver='sgd', momentum > 0).
-
-    early_stopping : bool, default=False
-        Whether to set aside ``validation_fraction`` of the data and stop when
-        the validation score stops improving (stochastic solvers).
-
-    validation_fraction : float, default=0.1
-        Share of the training data set aside for early stopping.
-
-    beta_1 : float, default=0.9
-        Decay rate of Adam's first-moment estimates.
-
-    beta_2 : float, default=0.999
-        Decay rate of Adam's second-moment estimates.
-
-    epsilon : float, default=1e-8
-        Adam's numerical-stability constant.
-
-    n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping.
-
-    max_fun : int, default=15000
-        Maximum number of loss function calls of solver='lbfgs'.
-
-    dropout : float or array-like of shape (n_layers - 2,), default=0.0
-        Dropout rate of the hidden layers' outputs (one float for all, or one
-        per hidden layer): inverted dropout during training with the
-        stochastic solvers, reproducible with ``random_state``; never applied
-        at predict time.
-"""
-
-_CALLBACKS_DOC = """
-    Supports scikit-learn's callbacks (scikit-learn >= 1.9): ``set_callbacks``
-    with e.g. :class:`sklearn.callback.ProgressBar` or
-    :class:`sklearn.callback.ScoringMonitor`. Each ``fit`` or ``partial_fit``
-    call is a task with one subtask per epoch (L-BFGS: per iteration), and
-    each subtask can give the callbacks the model as if fit had stopped there.
-"""
-
-_COMMON_ATTRIBUTES_DOC = """
-    loss_ : float
-        The current loss computed with the loss function.
-
-    best_loss_ : float or None
-        The minimum loss reached during fitting (None with early stopping).
-
-    loss_curve_ : list of shape (n_iter_,)
-        The loss at each iteration (stochastic solvers).
-
-    validation_scores_ : list of shape (n_iter_,) or None
-        The validation score at each iteration when ``early_stopping=True``.
-
-    best_validation_score_ : float or None
-        The best validation score when ``early_stopping=True``.
-
-    validation_loss_curve_ : list of shape (n_iter_,) or None
-        The loss (data loss, without the L2 term) on the validation set after
-        each iteration, whenever there is one (``eval_set`` given to fit, or
-        split off by ``early_stopping``); None otherwise.
-
-    t_ : int
-        The number of training samples seen by the solver.
-
-    coefs_ : list of shape (n_layers - 1,)
-        The weight matrix of each layer.
-
-    intercepts_ : list of shape (n_layers - 1,)
-        The bias vector of each layer.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when they are all strings.
-
-    n_iter_ : int
-        The number of iterations the solver has run.
-
-    n_layers_ : int
-        Number of layers.
-
-    n_outputs_ : int
-        Number of outputs.
-
-    out_activation_ : str
-        Name of the output activation function.
-"""
-
-
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     __doc__ = (
         """Multi-layer perceptron classifier, a drop-in for scikit-learn's.
@@ -1234,8 +908,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     attributes and results as :class:`sklearn.neural_network.MLPClassifier`;
     the training runs in compiled code.
 """
-        + _CALLBACKS_DOC
-        + _COMMON_PARAMETERS_DOC
+        + CALLBACKS_DOC
+        + COMMON_PARAMETERS_DOC
         + """
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into the sample weights as
@@ -1249,7 +923,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     classes_ : ndarray or list of ndarray of shape (n_classes,)
         Class labels for each output.
 """
-        + _COMMON_ATTRIBUTES_DOC
+        + COMMON_ATTRIBUTES_DOC
         + """
     Examples
     --------
@@ -1557,7 +1231,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     :class:`sklearn.neural_network.MLPRegressor`; the training runs in
     compiled code.
 """
-        + _CALLBACKS_DOC
+        + CALLBACKS_DOC
         + """
     Parameters
     ----------
@@ -1571,11 +1245,11 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     huber_delta : float, default=1.0
         Residual size where the 'huber' loss turns from quadratic to linear.
 """
-        + _COMMON_PARAMETERS_DOC.replace("    Parameters\n    ----------\n", "")
+        + COMMON_PARAMETERS_DOC.replace("    Parameters\n    ----------\n", "")
         + """
     Attributes
     ----------"""
-        + _COMMON_ATTRIBUTES_DOC
+        + COMMON_ATTRIBUTES_DOC
         + """
     Examples
     --------

@@ -14,10 +14,10 @@ import warnings
 import numpy as np
 import sklearn
 from sklearn import neural_network
+from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from fastmlp import _engine, _registry
-from fastmlp._estimators import MLPClassifier, MLPRegressor
 
 # the fitted attributes both libraries keep (when present) and read back in
 # predict, score, warm_start, partial_fit and early stopping
@@ -63,7 +63,7 @@ def _sklearn_options(sklearn_class, name):
 
 
 def _sklearn_class_of(estimator):
-    if isinstance(estimator, MLPClassifier):
+    if is_classifier(estimator):
         return neural_network.MLPClassifier
     return neural_network.MLPRegressor
 
@@ -223,6 +223,8 @@ def from_sklearn(estimator):
     >>> bool((model.predict(X) == sk.predict(X)).all())
     True
     """
+    from fastmlp._estimators import MLPClassifier, MLPRegressor
+
     if isinstance(estimator, neural_network.MLPClassifier):
         fastmlp_class = MLPClassifier
     elif isinstance(estimator, neural_network.MLPRegressor):
@@ -239,3 +241,48 @@ def from_sklearn(estimator):
     model.validation_loss_curve_ = None  # scikit-learn records none
     model._relink_weights()  # coefs_ as views of one flat vector
     return model
+
+
+class SklearnInteropMixin:
+    """The estimators' public ``to_sklearn`` method."""
+
+    def to_sklearn(self):
+        """Return the equivalent fitted scikit-learn estimator.
+
+        The result is a :class:`sklearn.neural_network.MLPClassifier` or
+        :class:`~sklearn.neural_network.MLPRegressor` with the same parameters
+        and copies of the fitted attributes, so it predicts the same values
+        (to rounding) and can be scored, pickled, warm-started, trained further
+        with ``partial_fit`` or converted by tools that know scikit-learn's
+        MLPs (such as skl2onnx). The optimizer's state is not carried over:
+        further training starts a fresh optimizer.
+
+        Returns
+        -------
+        estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
+            The fitted scikit-learn estimator.
+
+        Raises
+        ------
+        ValueError
+            If the fitted network has no scikit-learn equivalent: a hidden
+            activation scikit-learn lacks (such as 'gelu') or different
+            activations per hidden layer; or ``loss='poisson'`` with
+            scikit-learn < 1.7, which has no Poisson loss.
+        NotFittedError
+            If the model is not fitted.
+
+        Warns
+        -----
+        UserWarning
+            When settings that only change training (``dropout``,
+            ``class_weight``, solver='adamw', learning_rate='cosine', the
+            'huber' and 'absolute_error' losses) are replaced by
+            scikit-learn's nearest ones: predictions are identical, but
+            refitting the returned estimator trains differently.
+
+        See Also
+        --------
+        fastmlp.from_sklearn : The conversion the other way.
+        """
+        return to_sklearn(self)
