@@ -1,24 +1,46 @@
 """The estimators' docstring templates: the parameters and attributes that
 MLPClassifier and MLPRegressor share, assembled into each class's docstring
-in ``fastmlp._estimators``."""
+in ``fastmlp._estimators``. The lists of activations, solvers and losses come
+from the specs of ``fastmlp._registry``."""
 
-COMMON_PARAMETERS_DOC = """
+import textwrap
+
+from fastmlp import _registry
+
+
+def _choices(specs):
+    """One item per spec, ``- 'name': its doc``, at a parameter's indent."""
+    return "\n".join(
+        textwrap.fill(
+            f"- '{spec.name}': {spec.doc}",
+            width=79,
+            initial_indent=" " * 8,
+            subsequent_indent=" " * 10,
+        )
+        for spec in specs
+    )
+
+
+def _set_of(names):
+    return "{" + ", ".join(f"'{name}'" for name in names) + "}"
+
+
+COMMON_PARAMETERS_DOC = f"""
     Parameters
     ----------
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
 
     activation : str or list of str, default='relu'
-        Activation function for the hidden layers: 'identity', 'logistic',
-        'tanh', 'relu' (scikit-learn's), 'leaky_relu' (slope 0.01 below 0),
-        'elu', 'gelu' (the exact, erf form), 'silu' or 'softplus'; or a list
-        with one of those names per hidden layer.
+        Activation function for the hidden layers, one name for all or a list
+        with one name per hidden layer:
 
-    solver : {'lbfgs', 'sgd', 'adam', 'adamw'}, default='adam'
-        The solver for weight optimization: quasi-Newton L-BFGS, stochastic
-        gradient descent, Adam, or AdamW (Adam with decoupled weight decay:
-        ``alpha`` then shrinks the coefficients by ``learning_rate * alpha``
-        per step instead of adding an L2 term to the loss).
+{_choices(_registry.hidden_activations().values())}
+
+    solver : {_set_of(_registry.solvers())}, default='adam'
+        The solver for weight optimization:
+
+{_choices(_registry.solvers().values())}
 
     alpha : float, default=0.0001
         Strength of the L2 regularization term, divided by the sample size
@@ -29,7 +51,7 @@ COMMON_PARAMETERS_DOC = """
         Size of minibatches for the stochastic solvers; 'auto' means
         ``min(200, n_samples)``. Unused by 'lbfgs'.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'}, \
+    learning_rate : {{'constant', 'invscaling', 'adaptive', 'cosine'}}, \
             default='constant'
         Learning rate schedule. 'invscaling' and 'adaptive' apply to
         solver='sgd' as in scikit-learn; 'cosine' applies to every stochastic
@@ -153,3 +175,20 @@ COMMON_ATTRIBUTES_DOC = """
     out_activation_ : str
         Name of the output activation function.
 """
+
+REGRESSOR_LOSS_DOC = f"""
+    Parameters
+    ----------
+    loss : {_set_of(_registry.regressor_losses())}, \
+            default='squared_error'
+        The loss; each trains with its exact gradient:
+
+{_choices(_registry.losses()[name] for name in _registry.regressor_losses())}
+""" + "".join(
+    f"""
+    {spec.parameter.name} : float, default={spec.parameter.default!r}
+        {spec.parameter.doc}
+"""
+    for spec in _registry.losses().values()
+    if spec.parameter is not None
+)

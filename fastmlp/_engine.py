@@ -50,8 +50,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastmlp import _array_guard as guard
-from fastmlp import _compilation
-from fastmlp._registry import HIDDEN_ACTIVATION_INIT_FACTORS
+from fastmlp import _compilation, _registry
 
 # rows per chunk in predict: bounds its work buffer (every layer's output
 # for one chunk, at most PREDICT_CHUNK_ELEMENTS), keeps BLAS calls large
@@ -121,7 +120,7 @@ def training_threads():
 
 def init_factor(activation):
     """The Glorot-uniform factor scikit-learn uses for ``activation``."""
-    return HIDDEN_ACTIVATION_INIT_FACTORS[activation]
+    return _registry.init_factor(activation)
 
 
 def read_only(array, dtype=None):

@@ -45,14 +45,13 @@ from fastmlp._docstrings import (
     CALLBACKS_DOC,
     COMMON_ATTRIBUTES_DOC,
     COMMON_PARAMETERS_DOC,
+    REGRESSOR_LOSS_DOC,
 )
 from fastmlp._interop import SklearnInteropMixin
 from fastmlp._jacobian import JacobianMixin
 from fastmlp._persistence import InconsistentVersionWarning, PersistenceMixin
 from fastmlp._rollback import Snapshot, unchanged_on_failure
 from fastmlp._weights import FlatWeightsMixin
-
-_STOCHASTIC_SOLVERS = _registry.STOCHASTIC_SOLVERS
 
 # scikit-learn >= 1.7's compute_class_weight("balanced") takes sample_weight
 _SKLEARN_WEIGHTED_BALANCE = parse_version(sklearn.__version__) >= parse_version("1.7")
@@ -88,11 +87,11 @@ class BaseMultilayerPerceptron(
             Interval(Integral, 1, None, closed="left"),
         ],
         "activation": [
-            StrOptions(set(_registry.HIDDEN_ACTIVATION_NAMES)),
+            StrOptions(_registry.Names("activations")),
             list,
             tuple,
         ],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam", "adamw"})],
+        "solver": [StrOptions(_registry.Names("solvers"))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
@@ -201,7 +200,9 @@ class BaseMultilayerPerceptron(
         return self.loss
 
     def _loss_param(self):
-        return 0.0
+        """The loss's scalar parameter (such as huber's delta), or 0."""
+        parameter = _registry.losses()[self._training_loss_name()].parameter
+        return 0.0 if parameter is None else float(getattr(self, parameter.name))
 
     def _hidden_activations(self, n_hidden):
         """One activation name per hidden layer, from ``activation``."""
@@ -215,10 +216,10 @@ class BaseMultilayerPerceptron(
                 "or a single name."
             )
         for name in activations:
-            if name not in _registry.HIDDEN_ACTIVATION_NAMES:
+            if name not in _registry.hidden_activations():
                 raise ValueError(
                     f"activation entries must be in "
-                    f"{sorted(_registry.HIDDEN_ACTIVATION_NAMES)}, got {name!r}."
+                    f"{sorted(_registry.hidden_activations())}, got {name!r}."
                 )
         return activations
 
@@ -236,9 +237,10 @@ class BaseMultilayerPerceptron(
                 )
         if not np.all((rates >= 0.0) & (rates < 1.0)):
             raise ValueError(f"dropout rates must be in [0, 1), got {self.dropout}.")
-        if np.any(rates > 0.0) and self.solver not in _STOCHASTIC_SOLVERS:
+        if np.any(rates > 0.0) and not _registry.is_stochastic(self.solver):
+            *most, last = (repr(name) for name in _registry.stochastic_solvers())
             raise ValueError(
-                "dropout needs a stochastic solver ('sgd', 'adam' or 'adamw'); "
+                f"dropout needs a stochastic solver ({', '.join(most)} or {last}); "
                 f"solver={self.solver!r} minimizes a deterministic objective."
             )
         return rates
@@ -285,7 +287,7 @@ class BaseMultilayerPerceptron(
         self.n_layers_ = len(layer_units)
 
         if not is_classifier(self):
-            self.out_activation_ = _registry.OUTPUT_ACTIVATION_OF_LOSS[self.loss]
+            self.out_activation_ = _registry.losses()[self.loss].output_activation
         elif self._label_binarizer.y_type_ == "multiclass":
             self.out_activation_ = "softmax"
         else:
@@ -313,7 +315,7 @@ class BaseMultilayerPerceptron(
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [i.copy() for i in self.intercepts_]
 
-        if self.solver in _STOCHASTIC_SOLVERS:
+        if _registry.is_stochastic(self.solver):
             self.loss_curve_ = []
             self._no_improvement_count = 0
             if self.early_stopping:
@@ -403,7 +405,7 @@ class BaseMultilayerPerceptron(
         )
         # bit-identical for any BLAS setting; threads: for split batches
         with _engine.training_threads() as threads:
-            if self.solver in _STOCHASTIC_SOLVERS:
+            if _registry.is_stochastic(self.solver):
                 self._fit_stochastic(
                     network,
                     X,
@@ -819,7 +821,7 @@ class BaseMultilayerPerceptron(
             )
 
     def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
+        if not _registry.is_stochastic(self.solver):
             raise AttributeError(
                 "partial_fit is only available for stochastic"
                 " optimizers. %s is not stochastic." % self.solver
@@ -1232,19 +1234,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     compiled code.
 """
         + CALLBACKS_DOC
-        + """
-    Parameters
-    ----------
-    loss : {'squared_error', 'poisson', 'huber', 'absolute_error'}, \
-            default='squared_error'
-        The loss; 'poisson' uses an exponential output activation. 'huber'
-        is quadratic for residuals up to ``huber_delta`` and linear beyond,
-        'absolute_error' is the mean absolute error; both average over the
-        outputs and train with their exact gradient.
-
-    huber_delta : float, default=1.0
-        Residual size where the 'huber' loss turns from quadratic to linear.
-"""
+        + REGRESSOR_LOSS_DOC
         + COMMON_PARAMETERS_DOC.replace("    Parameters\n    ----------\n", "")
         + """
     Attributes
@@ -1264,8 +1254,15 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson", "huber", "absolute_error"})],
-        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "loss": [
+            StrOptions(_registry.Names("losses", lambda s: s.estimator == "regressor"))
+        ],
+        # the losses' parameters (such as huber_delta)
+        **{
+            spec.parameter.name: spec.parameter.constraints
+            for spec in _registry.losses().values()
+            if spec.parameter is not None
+        },
     }
 
     def __init__(
@@ -1326,9 +1323,6 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             dropout=dropout,
         )
         self.huber_delta = huber_delta
-
-    def _loss_param(self):
-        return float(self.huber_delta) if self.loss == "huber" else 0.0
 
     def _validate_eval_target(self, y_val):
         y_val = check_array(y_val, ensure_2d=False, dtype="numeric")

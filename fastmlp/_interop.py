@@ -44,14 +44,10 @@ _SHARED_ATTRIBUTES = (
 )
 
 # settings that change training only, and scikit-learn's nearest value
-_NEAREST_SOLVER = {"adamw": "adam"}
+# (the solvers' and losses' come from their specs in fastmlp._registry)
 _NEAREST_LEARNING_RATE = {"cosine": "constant"}
-_NEAREST_LOSS = {"huber": "squared_error", "absolute_error": "squared_error"}
 
-
-# settings scikit-learn gained after its oldest supported version
-# (scikit-learn 1.6's MLPRegressor has no ``loss`` parameter)
-_SKLEARN_VERSION_OF = {("loss", "poisson"): "1.7"}
+# scikit-learn 1.6's MLPRegressor has no ``loss`` parameter
 _SKLEARN_DEFAULT_OPTIONS = {"loss": {"squared_error"}}
 
 
@@ -107,13 +103,13 @@ def _sklearn_loss(estimator, sklearn_class):
     supported = _sklearn_options(sklearn_class, "loss")
     if estimator.loss in supported:
         return estimator.loss, None
-    nearest = _NEAREST_LOSS.get(estimator.loss)
+    spec = _registry.losses()[estimator.loss]
+    nearest = spec.sklearn if spec.sklearn != estimator.loss else None
     same_output = (
         nearest in supported
-        and _registry.OUTPUT_ACTIVATION_OF_LOSS[estimator.loss]
-        == _registry.OUTPUT_ACTIVATION_OF_LOSS[nearest]
+        and spec.output_activation == _registry.losses()[nearest].output_activation
     )
-    version = _SKLEARN_VERSION_OF.get(("loss", estimator.loss))
+    version = spec.sklearn_version
     if version is not None and not same_output:
         raise ValueError(
             f"loss={estimator.loss!r} needs scikit-learn >= {version} in "
@@ -126,8 +122,9 @@ def _sklearn_loss(estimator, sklearn_class):
             f"({', '.join(sorted(supported))})."
         )
     described = f"loss={estimator.loss!r}"
-    if estimator.loss == "huber":
-        described += f" (huber_delta={estimator.huber_delta!r})"
+    if spec.parameter is not None:
+        name = spec.parameter.name
+        described += f" ({name}={getattr(estimator, name)!r})"
     return nearest, f"{described} -> {nearest!r}"
 
 
@@ -154,8 +151,9 @@ def to_sklearn(estimator):
         if replacement:
             replaced.append(replacement)
 
+    nearest_solver = {name: s.sklearn for name, s in _registry.solvers().items()}
     for name, nearest in (
-        ("solver", _NEAREST_SOLVER),
+        ("solver", nearest_solver),
         ("learning_rate", _NEAREST_LEARNING_RATE),
     ):
         if params[name] not in _sklearn_options(sklearn_class, name):

@@ -20,12 +20,18 @@ shrunk by ``decay = learning_rate * weight_decay`` (PyTorch's order).
 
 import numpy as np
 
+from fastmlp import _registry
 from fastmlp.kernels._compile import kernel
 
 SGD = 0
 ADAM = 1
 ADAMW = 2
-SOLVER_CODES = {"sgd": SGD, "adam": ADAM, "adamw": ADAMW}
+# the stochastic solvers of fastmlp._registry, each with its code
+SOLVER_CODES = {
+    spec.name: _registry.resolve(spec.kernels)
+    for spec in _registry.solvers().values()
+    if spec.stochastic
+}
 
 
 @kernel
