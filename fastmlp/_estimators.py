@@ -263,7 +263,7 @@ class BaseMultilayerPerceptron(
         """The network's output (after the output activation) for X."""
         if check_input:
             X = self._validated_for_predict(X)
-        network = self._network()
+        network = self._fitted_network()
         params = self._weights(network)
         # scikit-learn's dtype: float64 X through float32 weights is float64
         dtype = np.result_type(X.dtype, network.dtype)
@@ -445,7 +445,7 @@ class BaseMultilayerPerceptron(
             )
         return fitted
 
-    def _training_arrays(self, network, y, sample_weight, n_samples):
+    def _targets_and_weights(self, network, y, sample_weight, n_samples):
         if sample_weight is None:
             sample_weight = np.ones(n_samples, dtype=network.dtype)
         return y.astype(network.dtype), sample_weight
@@ -495,7 +495,9 @@ class BaseMultilayerPerceptron(
         return np.asarray(y, dtype=np.float64)
 
     def _fit_lbfgs(self, network, X, y, sample_weight, eval_set, tasks):
-        y, sample_weight = self._training_arrays(network, y, sample_weight, X.shape[0])
+        y, sample_weight = self._targets_and_weights(
+            network, y, sample_weight, X.shape[0]
+        )
         objective = _engine.FullBatchObjective(network, X, y, sample_weight, self.alpha)
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
@@ -590,7 +592,7 @@ class BaseMultilayerPerceptron(
         sample_idx = np.arange(n_samples, dtype=int)
         batch_size = self._batch_size(n_samples)
 
-        y_train, sample_weight_train = self._training_arrays(
+        y_train, sample_weight_train = self._targets_and_weights(
             network, y_train, sample_weight_train, n_samples
         )
         params = network.pack(self.coefs_, self.intercepts_)

@@ -175,5 +175,5 @@ class JacobianMixin:
         self._check_is_fitted()
         check_mode(mode)
         X = self._validated_for_predict(X)
-        network = self._network()
+        network = self._fitted_network()
         return jacobian(network, self._weights(network), X, mode)

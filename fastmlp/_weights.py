@@ -21,7 +21,7 @@ class FlatWeightsMixin:
     activations, dtype)``.
     """
 
-    def _network(self):
+    def _fitted_network(self):
         """The engine's network of the current coefs_ (shape, activations,
         loss, dtype), cached until one of them changes."""
         units = (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
@@ -71,7 +71,7 @@ class FlatWeightsMixin:
         """Make coefs_ and intercepts_ views of one flat vector again (after a
         copy of the model's state broke the link)."""
         if hasattr(self, "coefs_"):
-            network = self._network()
+            network = self._fitted_network()
             self._set_weights(network, network.pack(self.coefs_, self.intercepts_))
 
 

@@ -120,7 +120,7 @@ def _assert_linked_and_predicting(model, X, expected_output):
     """coefs_ and intercepts_ are still the views predict uses, and predict
     gives what it gave before the failed call."""
     params = model._linked_weights[0]
-    assert model._weights(model._network()) is params
+    assert model._weights(model._fitted_network()) is params
     for array in model.coefs_ + model.intercepts_:
         assert np.shares_memory(array, params)
     np.testing.assert_array_equal(_output(model, X), expected_output)
@@ -333,7 +333,7 @@ def test_keyboard_interrupt_keeps_last_completed_epoch(
         _assert_same(getattr(expected, attr), getattr(model, attr), attr)
     if early_stopping:
         _assert_same(expected.validation_scores_, model.validation_scores_)
-    for attr in ("state_1", "state_2", "step", "learning_rate", "epochs"):
+    for attr in ("first_moment", "second_moment", "step", "learning_rate", "epochs"):
         _assert_same(
             getattr(expected._optimizer, attr), getattr(model._optimizer, attr), attr
         )
