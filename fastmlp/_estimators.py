@@ -47,8 +47,10 @@ from fastmlp._docstrings import (
     COMMON_PARAMETERS_DOC,
     REGRESSOR_LOSS_DOC,
 )
+from fastmlp._eval_set import EvalSetMixin
 from fastmlp._interop import SklearnInteropMixin
 from fastmlp._jacobian import JacobianMixin
+from fastmlp._network_config import NetworkConfigMixin
 from fastmlp._persistence import InconsistentVersionWarning, PersistenceMixin
 from fastmlp._rollback import Snapshot, unchanged_on_failure
 from fastmlp._weights import FlatWeightsMixin
@@ -69,7 +71,9 @@ __all__ = ["InconsistentVersionWarning", "MLPClassifier", "MLPRegressor"]
 
 class BaseMultilayerPerceptron(
     PersistenceMixin,
+    NetworkConfigMixin,
     FlatWeightsMixin,
+    EvalSetMixin,
     JacobianMixin,
     SklearnInteropMixin,
     CallbackSupportMixin,
@@ -175,75 +179,6 @@ class BaseMultilayerPerceptron(
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.dropout = dropout
-
-    # ----------------------------------------------------------------- network
-    def _network_settings(self, n_hidden):
-        """The hidden activations, loss name and loss parameter of the network."""
-        return (
-            self._hidden_activations(n_hidden),
-            self._training_loss_name(),
-            self._loss_param(),
-        )
-
-    def _make_network(self, layer_units, activations, dtype):
-        return _engine.Network(
-            layer_units,
-            activations,
-            self._training_loss_name(),
-            dtype,
-            loss_param=self._loss_param(),
-        )
-
-    def _training_loss_name(self):
-        if self.loss == "log_loss" and self.out_activation_ == "logistic":
-            return "binary_log_loss"
-        return self.loss
-
-    def _loss_param(self):
-        """The loss's scalar parameter (such as huber's delta), or 0."""
-        parameter = _registry.losses()[self._training_loss_name()].parameter
-        return 0.0 if parameter is None else float(getattr(self, parameter.name))
-
-    def _hidden_activations(self, n_hidden):
-        """One activation name per hidden layer, from ``activation``."""
-        if isinstance(self.activation, str):
-            return [self.activation] * n_hidden
-        activations = list(self.activation)
-        if len(activations) != n_hidden:
-            raise ValueError(
-                f"activation has {len(activations)} entries but the network has "
-                f"{n_hidden} hidden layers; give one activation per hidden layer "
-                "or a single name."
-            )
-        for name in activations:
-            if name not in _registry.hidden_activations():
-                raise ValueError(
-                    f"activation entries must be in "
-                    f"{sorted(_registry.hidden_activations())}, got {name!r}."
-                )
-        return activations
-
-    def _dropout_rates(self, n_hidden):
-        """One dropout rate per hidden layer, from ``dropout``."""
-        if np.ndim(self.dropout) == 0:
-            rates = np.full(n_hidden, float(self.dropout))
-        else:
-            rates = np.asarray(self.dropout, dtype=np.float64).ravel()
-            if rates.shape[0] != n_hidden:
-                raise ValueError(
-                    f"dropout has {rates.shape[0]} entries but the network has "
-                    f"{n_hidden} hidden layers; give one rate per hidden layer or "
-                    "a single float."
-                )
-        if not np.all((rates >= 0.0) & (rates < 1.0)):
-            raise ValueError(f"dropout rates must be in [0, 1), got {self.dropout}.")
-        if np.any(rates > 0.0) and not _registry.is_stochastic(self.solver):
-            *most, last = (repr(name) for name in _registry.stochastic_solvers())
-            raise ValueError(
-                f"dropout needs a stochastic solver ({', '.join(most)} or {last}); "
-                f"solver={self.solver!r} minimizes a deterministic objective."
-            )
-        return rates
 
     def _validated_for_predict(self, X):
         """validate_data(reset=False), with a fast path for plain float arrays."""
@@ -429,22 +364,6 @@ class BaseMultilayerPerceptron(
         )
         return self
 
-    def _fitted_hidden_layer_sizes(self, hidden_layer_sizes):
-        """The fitted network's hidden layer sizes, which a warm start or
-        partial_fit keeps training, as scikit-learn's MLP does when
-        ``hidden_layer_sizes`` changed widths since; a changed number of
-        hidden layers raises ValueError."""
-        fitted = [c.shape[1] for c in self.coefs_[:-1]]
-        if len(fitted) != len(hidden_layer_sizes):
-            raise ValueError(
-                f"hidden_layer_sizes={tuple(hidden_layer_sizes)} has "
-                f"{len(hidden_layer_sizes)} hidden layer(s), but the fitted "
-                f"network has {len(fitted)} ({tuple(fitted)}); a warm start or "
-                "partial_fit continues the fitted network. Fit with "
-                "warm_start=False to train a new network of this shape."
-            )
-        return fitted
-
     def _targets_and_weights(self, network, y, sample_weight, n_samples):
         if sample_weight is None:
             sample_weight = np.ones(n_samples, dtype=network.dtype)
@@ -453,46 +372,6 @@ class BaseMultilayerPerceptron(
     def _with_class_weight(self, y, sample_weight, incremental):
         """Sample weights times class weights (classifiers with class_weight)."""
         return sample_weight
-
-    def _validate_eval_set(self, eval_set, dtype):
-        """``(X_val, Y_val, sample_weight_val)`` from a user's ``eval_set``.
-
-        ``Y_val`` is the 2-D training target (binarized labels for a
-        classifier); the labels themselves are scored through ``_score``.
-        """
-        if not isinstance(eval_set, (tuple, list)) or len(eval_set) not in (2, 3):
-            raise ValueError(
-                "eval_set must be a tuple (X_val, y_val) or "
-                "(X_val, y_val, sample_weight_val)."
-            )
-        X_val, y_val = eval_set[0], eval_set[1]
-        X_val = validate_data(
-            self, X_val, accept_sparse=["csr", "csc"], dtype=dtype, reset=False
-        )
-        y_val = self._validate_eval_target(y_val)
-        if y_val.shape[0] != X_val.shape[0]:
-            raise ValueError(
-                f"eval_set has {X_val.shape[0]} samples in X_val but "
-                f"{y_val.shape[0]} in y_val."
-            )
-        weight_val = eval_set[2] if len(eval_set) == 3 else None
-        if weight_val is not None:
-            weight_val = _check_sample_weight(
-                weight_val, X_val, ensure_non_negative=True
-            )
-        return X_val, y_val, weight_val
-
-    def _validation_loss(self, network, X_val, y_val, sample_weight_val):
-        """Mean data loss (no penalty) on a validation set, in float64."""
-        Y_val = self._training_target(y_val).reshape(X_val.shape[0], -1)
-        if sample_weight_val is None:
-            sample_weight_val = np.ones(X_val.shape[0])
-        params = self._weights(network)
-        return float(network.mean_loss(X_val, Y_val, sample_weight_val, params))
-
-    def _training_target(self, y):
-        """The network's target for ``y`` as the user gives it."""
-        return np.asarray(y, dtype=np.float64)
 
     def _fit_lbfgs(self, network, X, y, sample_weight, eval_set, tasks):
         y, sample_weight = self._targets_and_weights(
@@ -556,14 +435,6 @@ class BaseMultilayerPerceptron(
         self.n_iter_ = _lbfgs_iterations(opt_res, self.max_iter, warn=not stopped)
         self.loss_ = opt_res.fun
         self._set_weights(network, opt_res.x.astype(X.dtype))
-
-    def _start_validation_curve(self, has_validation_set):
-        """validation_loss_curve_: continued by a warm start, else restarted;
-        None without a validation set."""
-        if not has_validation_set:
-            self.validation_loss_curve_ = None
-        elif getattr(self, "validation_loss_curve_", None) is None or self.n_iter_ == 0:
-            self.validation_loss_curve_ = []
 
     def _fit_stochastic(
         self,
