@@ -17,7 +17,7 @@ import fastmlp
 from fastmlp import _compilation, _engine
 from fastmlp.__main__ import main as fastmlp_main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from sklearn.callback._progressbar import (  # noqa: E402
     _run_monitors,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SOLVERS = list(_registry.solvers())
 X_CLF, Y_CLF = make_classification(
     n_samples=120, n_features=6, n_informative=4, n_classes=3, random_state=0
