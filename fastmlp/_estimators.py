@@ -6,6 +6,17 @@ and partial_fit live here and follow scikit-learn 1.9's
 ``sklearn.neural_network`` step for step, so that the same data, parameters and
 random_state train the same model. The arithmetic runs in ``_engine``; this
 module never imports numba.
+
+``BaseMultilayerPerceptron`` keeps the skeleton of scikit-learn's class (its
+methods in scikit-learn's order and names, so that a diff against
+``sklearn/neural_network/_multilayer_perceptron.py`` stays readable); the
+other concerns are mixins of their own modules: ``_network_config`` (the
+network the parameters describe), ``_weights`` (coefs_ and intercepts_ as
+views of one flat vector), ``_eval_set`` (validation sets), ``_rollback``
+(the snapshot restored on failure), ``_persistence`` (pickling, version
+checks), ``_jacobian`` and ``_interop`` (the ``jacobian`` and ``to_sklearn``
+methods), ``_callbacks`` (scikit-learn's callbacks) and ``_docstrings`` (the
+shared parameter and attribute docs).
 """
 
 import warnings
