@@ -134,16 +134,16 @@ COMMON_ATTRIBUTES_DOC = """
     best_loss_ : float or None
         The minimum loss reached during fitting (None with early stopping).
 
-    loss_curve_ : list of shape (n_iter_,)
+    loss_curve_ : list of shape (`n_iter_`,)
         The loss at each iteration (stochastic solvers).
 
-    validation_scores_ : list of shape (n_iter_,) or None
+    validation_scores_ : list of shape (`n_iter_`,) or None
         The validation score at each iteration when ``early_stopping=True``.
 
     best_validation_score_ : float or None
         The best validation score when ``early_stopping=True``.
 
-    validation_loss_curve_ : list of shape (n_iter_,) or None
+    validation_loss_curve_ : list of shape (`n_iter_`,) or None
         The loss (data loss, without the L2 term) on the validation set after
         each iteration, whenever there is one (``eval_set`` given to fit, or
         split off by ``early_stopping``); None otherwise.
@@ -160,7 +160,7 @@ COMMON_ATTRIBUTES_DOC = """
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when they are all strings.
 
     n_iter_ : int

@@ -505,17 +505,17 @@ class StochasticTrainer:
             # tuple of ints hashes alike in every process)
             part_seed = -1 if seed < 0 else hash((seed, batch, part)) % 2**31
             return _compilation.call(
-                kernels.forward_backward, net.compile_key("forward_backward", self.X),
+                kernels.part_gradient, net.compile_key("part_gradient", self.X),
                 data, rows, start, stop, shuffled, self.params, self.grads[part],
                 net.bundle, self.dropout, part_seed, self.work[part],
             )  # fmt: skip
 
         data = (self.X, self.Y, self.sample_weight)
         optimizer = self._optimizer_bundle()
-        update_key = net.compile_key("optimizer_update")
+        update_key = net.compile_key("range_update")
 
         def update_range(*arguments):
-            return _compilation.call(kernels.optimizer_update, update_key, *arguments)
+            return _compilation.call(kernels.range_update, update_key, *arguments)
 
         # the kernel's logic, run in Python: nothing to compile
         penalty_alpha = kernels.l2_alpha.py_func(opt.solver_code, self.alpha)

@@ -24,7 +24,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from fastmlp.kernels._compile import kernel
+from fastmlp.kernels._compile import kernel, linked_jit_options
 from fastmlp.kernels.sums import column_sums
 
 # Up to this many rows, the forward product runs row by row as matrix-vector
@@ -96,14 +96,14 @@ def input_backward_params(x, delta, coef_grad, intercept_grad):
     """The first layer's parameter gradients for a dense or CSR batch."""
 
 
-@overload(input_forward)
+@overload(input_forward, jit_options=linked_jit_options())
 def _input_forward(x, coef, out):
     if isinstance(x, types.Array):
         return lambda x, coef, out: dense_forward(x, coef, out)
     return lambda x, coef, out: csr_forward(x[0], x[1], x[2], x[3], coef, out)
 
 
-@overload(input_backward_params)
+@overload(input_backward_params, jit_options=linked_jit_options())
 def _input_backward_params(x, delta, coef_grad, intercept_grad):
     if isinstance(x, types.Array):
 

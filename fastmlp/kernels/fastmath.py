@@ -26,9 +26,10 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import njit
 from numba.core import types
 from numba.extending import intrinsic, overload
+
+from fastmlp.kernels._compile import kernel, linked_jit_options
 
 _OPTIONS = {
     # LLVM's alwaysinline: the loops calling these functions vectorize only
@@ -43,7 +44,7 @@ _OPTIONS = {
 
 def _float64(function):
     """Compile ``function``, called with float64 arguments only, for inlining."""
-    return njit(cache=False, **_OPTIONS)(function)
+    return kernel(**_OPTIONS)(function)
 
 
 def _bitcast(source, target):
@@ -440,7 +441,7 @@ def _generic(name, float32=None):
     def widened(x):
         return float64(np.float64(x))
 
-    @overload(function, jit_options=_OPTIONS)
+    @overload(function, jit_options=linked_jit_options(**_OPTIONS))
     def _choose(x):
         if isinstance(x, types.Float) and x.bitwidth == 32 and float32 is not None:
             return lambda x: float32(x)

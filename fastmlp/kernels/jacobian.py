@@ -29,7 +29,7 @@ forward mode, all of ``units`` in reverse mode). ``net`` is the
 
 import numpy as np
 
-from fastmlp.kernels._compile import kernel
+from fastmlp.kernels._compile import entry_point, kernel
 from fastmlp.kernels._views import read_only
 from fastmlp.kernels.dense import dense_backward_input, dense_forward
 from fastmlp.kernels.network import (
@@ -66,7 +66,7 @@ def _through_activation(layer, net, acts, pres, blocks, n_blocks, n):
             activation_backward(net.kernels, net.activations[layer], pre, a, block)
 
 
-@kernel
+@entry_point
 def jacobian_forward(x, params, net, work, out):
     """Forward-mode Jacobian of a chunk: one tangent per input feature."""
     acts, pres, current, spare = work
@@ -97,7 +97,7 @@ def jacobian_forward(x, params, net, work, out):
                 out[i, o, k] = block[i, o]
 
 
-@kernel
+@entry_point
 def jacobian_reverse(x, params, net, work, out):
     """Reverse-mode Jacobian of a chunk: one cotangent per output."""
     acts, pres, current, spare = work

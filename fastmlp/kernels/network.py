@@ -40,7 +40,12 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from fastmlp.kernels._compile import kernel, make_selector
+from fastmlp.kernels._compile import (
+    entry_point,
+    kernel,
+    linked_jit_options,
+    make_selector,
+)
 from fastmlp.kernels._views import matrix_view, read_only
 from fastmlp.kernels.activations import HIDDEN_ACTIVATIONS
 from fastmlp.kernels.dense import (
@@ -101,7 +106,7 @@ def take_batch(X, rows, start, stop, shuffled, buffer):
     """The rows ``rows[start:stop]`` of ``X`` as a batch the layer kernels take."""
 
 
-@overload(take_batch)
+@overload(take_batch, jit_options=linked_jit_options())
 def _take_batch(X, rows, start, stop, shuffled, buffer):
     if isinstance(X, types.Array):
 
@@ -332,7 +337,7 @@ def l2_alpha(solver, alpha):
     return 0.0 if solver == ADAMW else alpha
 
 
-@kernel
+@entry_point
 def train_epoch(
     data,
     rows,
@@ -376,7 +381,27 @@ def train_epoch(
     return total, step
 
 
-@kernel
+@entry_point
+def part_gradient(
+    data, rows, start, stop, shuffled, params, grads, net, dropout, seed, work
+):
+    """``forward_backward`` for one part of a split batch (called from Python,
+    one part per thread)."""
+    return forward_backward(
+        data, rows, start, stop, shuffled, params, grads, net, dropout, seed, work
+    )
+
+
+@entry_point
+def range_update(params, grads, n_coefs, weight_sum, optimizer, step, begin, end):
+    """``optimizer_update`` for one parameter range of a split batch (called
+    from Python, one range per thread)."""
+    return optimizer_update(
+        params, grads, n_coefs, weight_sum, optimizer, step, begin, end
+    )
+
+
+@entry_point
 def loss_and_gradient(data, rows, params, grads, net, dropout, alpha, work):
     """Full-batch loss and gradient (for L-BFGS); ``grads`` is filled in place."""
     data_loss, weight_sum = forward_backward(
@@ -398,7 +423,7 @@ def coef_squared_norm(params, net):
     return total
 
 
-@kernel
+@entry_point
 def predict(X, params, net, chunk_rows, out):
     """The forward chain in chunks of ``chunk_rows`` rows; writes ``out``.
 
@@ -423,7 +448,7 @@ def predict(X, params, net, chunk_rows, out):
                 out[start + i, j] = result[i, j]
 
 
-@kernel
+@entry_point
 def loss_mean(net, p, y, sample_weight, weight_sum):
     """``sum_i w_i l_i / weight_sum``, the network's loss for predictions ``p``."""
     return output_loss_mean(

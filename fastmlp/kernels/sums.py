@@ -10,7 +10,7 @@ weight total and intercept gradients are such sums.
 from numba import types
 from numba.extending import overload
 
-from fastmlp.kernels._compile import kernel
+from fastmlp.kernels._compile import kernel, linked_jit_options
 from fastmlp.kernels._views import flat_view, read_only
 
 _BLOCK = 128  # NumPy's PW_BLOCKSIZE
@@ -65,7 +65,7 @@ def _single_column(matrix):
     """The only column of ``matrix`` as a 1-D array for ``pairwise_sum``."""
 
 
-@overload(_single_column)
+@overload(_single_column, jit_options=linked_jit_options())
 def _single_column_impl(matrix):
     # a C-ordered column is contiguous: typed as the other sums' inputs (1-D,
     # C, read-only), it shares their compiled pairwise_sum

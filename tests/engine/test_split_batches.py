@@ -83,13 +83,13 @@ def test_split_batches_give_the_same_bits_on_one_and_two_threads(
 @pytest.mark.parametrize("threads", [1, 2])
 def test_the_parts_run_on_as_many_threads_as_allowed(monkeypatch, threads):
     callers = set()
-    original = network_kernels.forward_backward
+    original = network_kernels.part_gradient
 
     def forward_backward(*args):
         callers.add(threading.get_ident())
         return original(*args)
 
-    monkeypatch.setattr(network_kernels, "forward_backward", forward_backward)
+    monkeypatch.setattr(network_kernels, "part_gradient", forward_backward)
     _train(monkeypatch, True, threads, "adam", np.float64, "log_loss", 40, 20, 0.0)
     assert len(callers) == threads
 
@@ -98,7 +98,7 @@ def test_dropout_masks_differ_between_parts_and_batches(monkeypatch):
     """Each part seeds its own masks: the parts of one batch, and the same part
     of two batches, draw different masks (the seeds must not repeat)."""
     masks = []
-    original = network_kernels.forward_backward
+    original = network_kernels.part_gradient
 
     def forward_backward(*args):
         result = original(*args)
@@ -106,7 +106,7 @@ def test_dropout_masks_differ_between_parts_and_batches(monkeypatch):
         masks.append(work[6].copy())
         return result
 
-    monkeypatch.setattr(network_kernels, "forward_backward", forward_backward)
+    monkeypatch.setattr(network_kernels, "part_gradient", forward_backward)
     _train(monkeypatch, True, 1, "adam", np.float64, "log_loss", 40, 20, 0.5)
     assert len(masks) == 8  # 2 epochs x 2 batches x 2 parts
     for i in range(len(masks)):
@@ -144,7 +144,7 @@ def test_a_failing_part_fails_the_fit_and_keeps_the_fitted_model(
     before = [c.copy() for c in model.coefs_ + model.intercepts_]
 
     calls = []
-    original = network_kernels.forward_backward
+    original = network_kernels.part_gradient
 
     def forward_backward(*args):
         calls.append(args[2])  # start row: part 0 starts at a batch boundary
@@ -153,7 +153,7 @@ def test_a_failing_part_fails_the_fit_and_keeps_the_fitted_model(
             raise _Failure("part failed")
         return original(*args)
 
-    monkeypatch.setattr(network_kernels, "forward_backward", forward_backward)
+    monkeypatch.setattr(network_kernels, "part_gradient", forward_backward)
     with threadpool_limits(limits=2, user_api="blas"):
         with pytest.raises(_Failure, match="part failed"):
             model.set_params(batch_size=30).fit(X, y)
