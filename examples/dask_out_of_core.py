@@ -1,4 +1,7 @@
-"""Out-of-core training with dask: partial_fit one chunk at a time.
+"""Out-of-core training with dask
+==============================
+
+Out-of-core training with dask: partial_fit one chunk at a time.
 
 The data set here is a lazily generated dask array: each chunk is produced on
 demand (as if read from disk), handed to ``MLPClassifier.partial_fit`` by

@@ -1,4 +1,7 @@
-"""Swap scikit-learn's MLPClassifier for fastmlp's: same code, same model.
+"""A drop-in replacement for scikit-learn's MLPClassifier
+======================================================
+
+Swap scikit-learn's MLPClassifier for fastmlp's: same code, same model.
 
 Trains both on the breast-cancer data set that ships with scikit-learn, in a
 pipeline with a scaler, and shows that the two agree.

@@ -1,4 +1,7 @@
-"""Export a fastmlp model to ONNX through scikit-learn and skl2onnx.
+"""Export to ONNX
+==============
+
+Export a fastmlp model to ONNX through scikit-learn and skl2onnx.
 
 ``to_sklearn()`` turns the fitted fastmlp model into the equivalent fitted
 scikit-learn estimator, which skl2onnx converts to an ONNX graph; onnxruntime

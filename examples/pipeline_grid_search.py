@@ -1,4 +1,7 @@
-"""A scaler and fastmlp's MLPClassifier in a pipeline, tuned by GridSearchCV.
+"""A pipeline tuned by GridSearchCV
+================================
+
+A scaler and fastmlp's MLPClassifier in a pipeline, tuned by GridSearchCV.
 
 The grid search fits its candidates in two worker processes (n_jobs=2); joblib
 limits each worker's BLAS threads so that the workers do not oversubscribe the

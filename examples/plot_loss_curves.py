@@ -1,4 +1,7 @@
-"""Plot the training loss and validation accuracy of a few runs.
+"""Loss and validation curves
+==========================
+
+Plot the training loss and validation accuracy of a few runs.
 
 With ``early_stopping=True`` an MLP holds out part of the training data and
 records its accuracy after every epoch in ``validation_scores_``, next to the

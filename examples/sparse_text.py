@@ -1,4 +1,7 @@
-"""Text classification: TF-IDF features (a sparse matrix) into MLPClassifier.
+"""Text classification on sparse TF-IDF features
+=============================================
+
+Text classification: TF-IDF features (a sparse matrix) into MLPClassifier.
 
 fastmlp trains on scipy.sparse input directly, without densifying it. The
 corpus is generated here from a few sentence templates and topic word lists,

@@ -83,8 +83,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastmlp import _array_guard as guard
-from fastmlp import _compilation
-from fastmlp._registry import HIDDEN_ACTIVATION_INIT_FACTORS
+from fastmlp import _compilation, _registry
 
 # rows per chunk in predict: bounds its work buffer (every layer's output
 # for one chunk, at most PREDICT_CHUNK_ELEMENTS), keeps BLAS calls large
@@ -261,7 +260,7 @@ def training_threads():
 
 def init_factor(activation):
     """The Glorot-uniform factor scikit-learn uses for ``activation``."""
-    return HIDDEN_ACTIVATION_INIT_FACTORS[activation]
+    return _registry.init_factor(activation)
 
 
 def read_only(array, dtype=None):
@@ -610,9 +609,9 @@ class StochasticTrainer:
         for part in range(self.parts):
             guard.check_params(network, self.grads[part], "grads")
             guard.check_work(network, self.work[part], part_rows, dense_input, dropout)
-        guard.check_params(network, optimizer.state_1, "optimizer state")
+        guard.check_params(network, optimizer.first_moment, "optimizer state")
         if not optimizer.sgd:
-            guard.check_params(network, optimizer.state_2, "optimizer state")
+            guard.check_params(network, optimizer.second_moment, "optimizer state")
         guard.check_array(
             self.dropout, "dropout", np.float64, (len(network.activations),)
         )
@@ -646,8 +645,8 @@ class StochasticTrainer:
             opt.beta_1,
             opt.beta_2,
             opt.epsilon,
-            opt.state_1,
-            opt.state_2,
+            opt.first_moment,
+            opt.second_moment,
         )
 
     def _whole_batch_epoch(self, rows, shuffled, seed):
@@ -734,6 +733,11 @@ class OptimizerState:
     the compiled epoch. ``lr_schedule='cosine'`` (any solver) anneals the
     learning rate from ``learning_rate_init`` to 0 over ``max_iter`` epochs:
     ``lr = learning_rate_init * (1 + cos(pi * epoch / max_iter)) / 2``.
+
+    The compiled steps update two arrays in place: ``first_moment``, SGD's
+    velocity or Adam's first-moment estimate (scikit-learn's ``velocities``
+    or ``ms``), and ``second_moment``, Adam's second-moment estimate (``vs``;
+    empty for SGD). They fill the optimizer bundle's two state slots.
     """
 
     def __init__(
@@ -767,16 +771,27 @@ class OptimizerState:
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
         self.step = 0
-        self.state_1 = np.zeros(n_params, dtype=dtype)
+        self.first_moment = np.zeros(n_params, dtype=dtype)
         self.sgd = self.solver_code == SGD
-        self.state_2 = np.zeros(0 if self.sgd else n_params, dtype=dtype)
+        self.second_moment = np.zeros(0 if self.sgd else n_params, dtype=dtype)
+
+    def arrays(self):
+        """The state arrays the compiled steps update in place."""
+        return (self.first_moment, self.second_moment)
+
+    def __setstate__(self, state):
+        # models pickled before the moments had their names
+        for old, new in (("state_1", "first_moment"), ("state_2", "second_moment")):
+            if old in state:
+                state[new] = state.pop(old)
+        self.__dict__.update(state)
 
     def make_writable(self):
         """Copy state arrays that are read-only (a memory-mapped load)."""
-        if not self.state_1.flags.writeable:
-            self.state_1 = self.state_1.copy()
-        if not self.state_2.flags.writeable:
-            self.state_2 = self.state_2.copy()
+        if not self.first_moment.flags.writeable:
+            self.first_moment = self.first_moment.copy()
+        if not self.second_moment.flags.writeable:
+            self.second_moment = self.second_moment.copy()
 
     def iteration_ends(self, time_step):
         """Update the learning rate at the end of an epoch (invscaling, cosine)."""

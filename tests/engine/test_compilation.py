@@ -17,7 +17,7 @@ import fastmlp
 from fastmlp import _compilation, _engine
 from fastmlp.__main__ import main as fastmlp_main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_specialized_and_all_kernel_loops_give_the_same_bits(case, monkeypatch):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(X, y)
-        network = model._network()
+        network = model._fitted_network()
         assert network.all_kernels == (kernel_sets == "all")
         results.append([*model.coefs_, *model.intercepts_, model.predict(X)])
     for specialized, every in zip(*results):
@@ -149,3 +149,64 @@ def test_kernel_sets_setting_is_checked(monkeypatch):
     monkeypatch.setattr(_engine, "KERNEL_SETS", "some")
     with pytest.raises(ValueError, match="FASTMLP_KERNELS"):
         _engine.Network([2, 3, 1], ["relu"], "squared_error", np.float64)
+
+
+def test_linked_kernels_run_from_python_through_a_trampoline():
+    from fastmlp.kernels import _compile, fastmath, sums
+
+    assert isinstance(sums.pairwise_sum, _compile._LinkedKernel)
+    assert sums.pairwise_sum(np.arange(10.0)) == 45.0
+    assert fastmath._exp64(0.0) == 1.0
+
+
+def test_the_engine_calls_only_cached_entry_points(monkeypatch):
+    """Linked kernels have no machine code of their own: the engine must
+    call entry points (a linked one would run, but through a trampoline
+    compiled per process and never cached)."""
+    from numba.core.caching import FunctionCache
+
+    from fastmlp.kernels import _compile
+
+    called = {}
+    original = _compilation.call
+
+    def record(kernel, key, *args):
+        called[kernel.py_func.__name__] = kernel
+        return original(kernel, key, *args)
+
+    monkeypatch.setattr(_compilation, "call", record)
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(40, 3), rng.randint(0, 2, 40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for solver, split in (("adam", False), ("adam", True), ("lbfgs", False)):
+            # split: every batch in parts, as a wide network's
+            monkeypatch.setattr(_engine, "SPLIT_MIN_MACS", 0 if split else 10**12)
+            model = fastmlp.MLPClassifier((4,), solver=solver, max_iter=2)
+            model.set_params(early_stopping=solver == "adam").fit(X, y)
+        model.predict(X)
+        model.jacobian(X[:2], mode="forward")
+        model.jacobian(X[:2], mode="reverse")
+    assert {"train_epoch", "part_gradient", "range_update", "predict"} <= set(called)
+    assert {"loss_and_gradient", "jacobian_forward", "jacobian_reverse"} <= set(called)
+    for kernel in called.values():
+        assert not isinstance(kernel, _compile._LinkedKernel)
+        assert isinstance(kernel._cache, FunctionCache)
+
+
+_FIT_CHILD = """
+import numpy as np, warnings
+import fastmlp
+warnings.simplefilter("ignore")
+fastmlp.MLPClassifier((3,), max_iter=2).fit(np.eye(4), [0, 1, 0, 1])
+"""
+
+
+def test_only_entry_points_write_cache_files(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    subprocess.run([sys.executable, "-c", _FIT_CHILD], env=env, check=True)
+    names = {path.name.split("-")[0] for path in tmp_path.rglob("*.nbi")}
+    assert "network.train_epoch" in names
+    assert not any("forward_chain" in name for name in names)
+    assert not any(name.startswith(("sums.", "fastmath.")) for name in names)

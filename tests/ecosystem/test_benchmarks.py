@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).parents[1] / "benchmarks" / "run.py"
+SCRIPT = Path(__file__).parents[2] / "benchmarks" / "run.py"
 
 
 def _importable(name):
