@@ -49,7 +49,7 @@ def crossover(repeats, tiny):
             call()  # warm up (loads the compiled kernels)
         seconds, _ = measure.alternate(calls, repeats)
         median = measure.medians(seconds)
-        units = model._network().units
+        units = model._fitted_network().units
         forward_cost, reverse_cost = _jacobian.mode_costs(units)
         points.append(
             {

@@ -216,18 +216,75 @@ def sweep_table(sweep):
 
 
 def threads_table(threads):
-    """fastmlp's fit time on 1 and 2 BLAS threads."""
-    lines = [
-        [
+    """Speed-up against one thread, measured and (training) as the cost
+    model predicts it, for each thread count; the model alone beyond the
+    machine's cores."""
+    counts = [str(t) for t in threads["counts"]]
+    predicted = [str(t) for t in threads["predicted"]]
+    lines = []
+    for row in threads["rows"]:
+        model = row.get("model_speedup", {})
+        cells = [
             row["workload"],
             row["dtype"],
+            str(row.get("parts", "-")),
             f"{row['median_seconds']['1']:.3f} s",
-            f"{row['median_seconds']['2']:.3f} s",
-            f"{row['speedup_2_over_1']:.2f}x",
         ]
-        for row in threads["rows"]
+        for t in counts[1:]:
+            measured = f"{row['speedup'][t]:.2f}x"
+            cells.append(f"{measured} ({model[t]:.2f}x)" if t in model else measured)
+        cells += [f"{model[t]:.2f}x" if t in model else "-" for t in predicted]
+        best = row.get("row_split_best")
+        cells.append(
+            " ".join(
+                f"{t}: {best[t]['speedup']:.1f}x/{best[t]['parts']}p" for t in predicted
+            )
+            if best
+            else "-"
+        )
+        cells.append("yes" if row["bit_identical"] else "NO")
+        lines.append(cells)
+    header = ["workload", "dtype", "parts", "1 thread"]
+    header += [f"{t} threads (model)" for t in counts[1:]]
+    header += [f"{t} cores, model" for t in predicted]
+    header += ["best row split, model", "same bits"]
+    return _table(header, lines)
+
+
+def threads_notes(threads):
+    """The section's method, in a few lines."""
+    hand = threads["handover_seconds"]
+    load = threads["load_average"]
+    lines = [
+        f"cores: {threads['cores']}; load average {load[0]:.1f} -> {load[1]:.1f}; "
+        f"hand-over to a worker thread {hand['latency'] * 1e6:.0f} us, each "
+        f"further job {hand['submit'] * 1e6:.0f} us",
+        "model: fit(T) = serial + batches x (ceil(P/T) x (part + update/P) + "
+        "handover(T)), every term measured on one thread; it ignores shared "
+        "memory bandwidth and caches (an upper bound)",
+        "best row split: the model's best speed-up against whole batches on one "
+        "thread over P = 1, 2, 4, 8, 16 row parts of a 200-row batch",
     ]
-    return _table(["workload", "dtype", "1 thread", "2 threads", "speedup"], lines)
+    control = threads.get("free_cores_control")
+    if control and control["threads"] > 1:
+        lines.append(
+            f"free cores: NumPy's one-thread products ran {control['speedup']:.2f}x "
+            f"faster on {control['threads']} threads than one after the other "
+            "(near 1: other work held the cores, and no code could speed up)"
+        )
+    if threads["not_measured"]:
+        lines.append(f"not measured (more than the cores): {threads['not_measured']}")
+    for row in threads["rows"]:
+        if "part_seconds" in row:
+            parts = row["part_seconds"]
+            shown = ", ".join(
+                f"{key} {value * 1e3:.3f} ms" for key, value in parts.items()
+            )
+            lines.append(
+                f"{row['workload']} {row['dtype']}: serial "
+                f"{row['serial_seconds']:.3f} s over {row['batches']} batches; " + shown
+            )
+    return "\n".join(lines)
 
 
 def jacobian_table(crossover):
@@ -416,9 +473,13 @@ def text(result):
         )
     if result.get("threads"):
         parts.append(
-            "Threads: fastmlp's median fit time with BLAS held to 1 and to 2 "
-            "threads (split batches use the second; the weights are "
-            "bit-identical)\n" + threads_table(result["threads"])
+            "Threads: fastmlp's speed-up against one thread (threadpoolctl's "
+            "limit; predict: predict_proba on the predict workload), measured "
+            "and, in parentheses, as the cost model predicts it from measured "
+            "per-part times; P = row parts per batch\n"
+            + threads_table(result["threads"])
+            + "\n"
+            + threads_notes(result["threads"])
         )
     if result.get("jacobian"):
         jac = result["jacobian"]

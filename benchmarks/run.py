@@ -18,12 +18,16 @@ Usage::
 
     python benchmarks/run.py [--quick] [--repeats N] [--json PATH] [--png PATH]
                              [--only NAME[,NAME]] [--dtypes float64[,float32]]
-                             [--no-memory] [--tiny]
+                             [--no-memory] [--tiny] [--threads 1,2,4,...]
 
 ``--quick`` (README's quickstart): the small workload in float64 and float32
 and the lbfgs workload in float64, at reduced sizes, 3 repeats, no sweep
 (and no ``first_use``, which takes a minute or more with its cold cache,
 unless ``--only`` names it).
+``--threads`` sets the thread counts of the thread section (``threads.py``:
+speed-up against one thread, measured up to the machine's cores, and a cost
+model's prediction for 16 and 64 cores); default: 1, 2, 4, ... up to the
+cores, and the cores.
 ``--tiny`` shrinks every size further (for the test suite). torch, jax and
 matplotlib are optional: without them their parts are skipped with a note.
 """
@@ -31,6 +35,7 @@ matplotlib are optional: without them their parts are skipped with a note.
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from importlib import metadata
@@ -46,6 +51,7 @@ import peers
 import probes
 import report
 import suite
+import threads
 import workloads
 
 SECTIONS = (
@@ -90,6 +96,11 @@ def parse_args(argv=None):
     parser.add_argument(
         "--no-memory", action="store_true", help="skip the memory subprocesses"
     )
+    parser.add_argument(
+        "--threads",
+        default=None,
+        help="thread counts of the thread section (default 1,2,4,... cores)",
+    )
     args = parser.parse_args(argv)
     if args.only:
         args.only = [name.strip() for name in args.only.split(",") if name.strip()]
@@ -100,9 +111,29 @@ def parse_args(argv=None):
         args.dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
         if not args.dtypes or set(args.dtypes) - set(DTYPES):
             parser.error("--dtypes: float64 and/or float32")
+    if args.threads:
+        try:
+            args.threads = sorted({int(t) for t in args.threads.split(",") if t})
+        except ValueError:
+            parser.error("--threads: comma-separated integers")
+        if not args.threads or min(args.threads) < 1:
+            parser.error("--threads: counts of at least 1")
+    else:
+        args.threads = default_thread_counts()
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be at least 1")
     return args
+
+
+def default_thread_counts():
+    """1, 2, 4, ... up to the machine's cores, and the cores."""
+    cores = os.cpu_count() or 1
+    counts = {cores}
+    count = 1
+    while count < cores:
+        counts.add(count)
+        count *= 2
+    return sorted(counts)
 
 
 def plan(args):
@@ -210,15 +241,15 @@ def run(args):
         _log(f"sweep: {time.perf_counter() - start:.1f} s")
     if not args.quick and _wants(args, "threads"):
         start = time.perf_counter()
-        # the training workloads --only names, or all of them
+        # the workloads --only names, or all of them (predict included)
         names = [n for n in args.only or [] if n in workloads.WORKLOADS] or None
-        trained = [
+        steps = [
             (workload, DTYPES[dtype])
             for workload in workloads.selected(names, False, args.tiny)
-            if workload.kind == "train"
+            if workload.solver != "lbfgs"
             for dtype in args.dtypes or DTYPES
         ]
-        result["threads"] = suite.thread_scaling(trained, repeats)
+        result["threads"] = threads.scaling(steps, args.threads, repeats, args.tiny)
         _log(f"threads: {time.perf_counter() - start:.1f} s")
     if _wants(args, "jacobian"):
         start = time.perf_counter()

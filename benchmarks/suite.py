@@ -200,39 +200,6 @@ def sweep(base, repeats, tiny):
     }
 
 
-def thread_scaling(steps, repeats):
-    """fastmlp's fit time with BLAS held to 1 thread and to 2, per workload.
-
-    Training uses a second thread only for split batches (large enough
-    networks, see ``fastmlp._engine.SPLIT_MIN_MACS``), and only when BLAS
-    may use two threads; the others must not get slower with two.
-    """
-    from threadpoolctl import threadpool_limits
-
-    rows = []
-    for workload, dtype in steps:
-        X, _, y, _ = workloads.make_data(workload, dtype)
-
-        def fit_on(threads, X=X, y=y, workload=workload):
-            with threadpool_limits(limits=threads, user_api="blas"):
-                return libraries.estimator("fastmlp", workload).fit(X, y)
-
-        with _quiet():
-            _warm_up("fastmlp", workload, X, y)
-            calls = {threads: (lambda t=threads: fit_on(t)) for threads in (1, 2)}
-            seconds, _ = measure.alternate(calls, repeats)
-        median = measure.medians(seconds)
-        rows.append(
-            {
-                "workload": workload.name,
-                "dtype": np.dtype(dtype).name,
-                "median_seconds": {str(t): v for t, v in median.items()},
-                "speedup_2_over_1": median[1] / median[2],
-            }
-        )
-    return {"repeats": repeats, "rows": rows}
-
-
 def startup(workload, repeats, cold):
     """Import time of fastmlp, and its first fit in a fresh process."""
     return {

@@ -8,9 +8,12 @@ stopped there. With an older scikit-learn nothing here runs, and
 (an AttributeError, so that ``hasattr(model, "set_callbacks")`` stays False).
 """
 
+import copy
 from contextlib import nullcontext
 
 import sklearn
+
+from fastmlp._weights import unpacked_copy
 
 # the first scikit-learn with ``sklearn.callback``
 SKLEARN_VERSION_FOR_CALLBACKS = "1.9"
@@ -45,6 +48,7 @@ __all__ = [
     "CallbackSupportMixin",
     "FitTasks",
     "callback_management_context",
+    "reconstruction_attributes",
 ]
 
 # Attributes the callback machinery puts on an estimator: they are not model
@@ -132,3 +136,18 @@ class FitTasks:
         self._root.call_on_fit_task_end(
             estimator=self._estimator, reconstruction_attributes=state, **self._data
         )
+
+
+def reconstruction_attributes(estimator, network, params, **attributes):
+    """What a callback rebuilds a fitted model from: ``estimator`` with
+    ``params`` as its weights (and ``attributes`` set), as copies that
+    training leaves alone."""
+    state = unpacked_copy(network, params)
+    for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
+        if getattr(estimator, name, None) is not None:
+            state[name] = list(getattr(estimator, name))
+    for name in ("_optimizer", "_random_state"):
+        if hasattr(estimator, name):
+            state[name] = copy.deepcopy(getattr(estimator, name))
+    state.update(attributes)
+    return state

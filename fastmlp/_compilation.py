@@ -138,8 +138,8 @@ def _notice(key):
         f"fastmlp is compiling its kernels for this configuration ({describe(key)}). "
         "This happens once: later calls, and later processes, load the "
         f"compiled code from numba's cache ({cache_folder()}). To compile "
-        "ahead (Docker images, CI), run `python -m fastmlp warmup`; see the "
-        "README's 'Compiled code' section.",
+        "ahead (Docker images, CI), run `python -m fastmlp warmup`; see "
+        "docs/user_guide/compiled_code.md in fastmlp's repository.",
         CompilationNotice,
         stacklevel=1,
     )

@@ -7,35 +7,68 @@ outside ``fastmlp.kernels`` that call compiled code.
 
 Thread policy
 -------------
-Training runs every matrix product on one BLAS thread (``training_threads``);
-predict uses BLAS's threads (set their count with
-``threadpoolctl.threadpool_limits`` or ``OPENBLAS_NUM_THREADS``). A network
-large enough (``SPLIT_MIN_MACS``) trains each mini-batch as two parts, the
-second on a worker thread when BLAS may use two threads: the parts' gradients
-are summed in a fixed order and the split never depends on the thread count,
-so a fit is bit-identical on one thread and on two. No compiled kernel uses
-``prange``, so numba never starts its thread pool. Measured reasons:
+Every matrix product of training and of predict runs on one BLAS thread
+(``training_threads``). fastmlp's own threads do the parallel work, in pieces
+fixed by the network and the input, never by the thread count, combined in a
+fixed order, so a fit and a predict give the same bits on any number of
+threads:
+
+- training: a mini-batch of at least ``SPLIT_MIN_MACS`` multiply-adds is
+  trained as ``batch_parts`` row parts (about one per ``PART_ROWS`` rows, at
+  least two); up to ``T`` threads take the parts in turn (``on_threads``:
+  the calling thread too, so a worker the system does not schedule in time
+  costs no waiting); the parts' gradients are summed in part order, and the
+  optimizer step runs in one parameter range per part, the same way;
+- predict: row blocks of ``predict_chunk_rows`` rows, one call each (an
+  input whose products are all below ``BLAS_THREADS_MIN_MACS`` makes one
+  call without the one-thread limit);
+- how many threads: BLAS's thread count outside fastmlp, so the usual
+  controls set it (``threadpoolctl.threadpool_limits``, ``OMP_NUM_THREADS``
+  / ``OPENBLAS_NUM_THREADS``, joblib's limits inside its workers), capped by
+  ``NUMBA_NUM_THREADS`` when set;
+- the threads are a Python thread pool started per epoch (per predict), not
+  numba's ``prange``: no compiled kernel is parallel, numba never starts its
+  thread pool, and a fork never inherits a worker.
+
+Measured reasons:
 
 - OpenBLAS splits a product's rows among threads differently for 1 and 2
   threads, and its edge kernels round differently from its main kernel: in a
   sweep of 480 batch-sized products, 110 differed in the last bits between 1
-  and 2 threads. Splitting the batch ourselves keeps every product on one
-  thread, whatever the thread setting of the machine or the process;
+  and 2 threads. Splitting the work ourselves keeps every product on one
+  thread, whatever the thread setting of the machine or the process; a
+  predict of 1,000 x 784 rows on the wide network differed between 1 and 2
+  BLAS threads before predict ran in blocks;
 - mini-batch products are small: on a loaded 2-core machine (load 4.5) a fit
   with 2 OpenBLAS threads took 21.6 s where one thread took 1.1 s, the
   threads waiting on each other at every product; a split batch synchronizes
   twice per batch instead (gradient, then optimizer step), and below
   ``SPLIT_MIN_MACS`` not at all; use processes (``n_jobs``) to train small
   networks on several cores;
+- smaller parts cost one thread's speed (see ``PART_ROWS``): a part touches
+  every weight whatever its rows, and the step sums one gradient per part;
+- ``prange`` with the ``tbb`` layer (PyPI's tbb wheel, its
+  ``lib/libtbb.so.12`` loaded first with ``ctypes.CDLL(path,
+  mode=ctypes.RTLD_GLOBAL)``) against this pool, on a prototype running the
+  parts of a batch in one parallel loop (2 cores, load 4-5): the loop's cold
+  compile took 7.8 and 8.1 s of CPU with ``parallel=True`` against 4.9 and
+  5.3 s without (+2.8 s, +55%); a parallel region costs 2-4 us to enter, a
+  hand-over to this pool's thread 11-58 us (the benchmark's thread section
+  measures it), which on a split batch (at least ``SPLIT_MIN_MACS``, over
+  1 ms of work) is at most a few percent; on one thread the compiled loop
+  saved about 30 us per part (the Python call of ``part_gradient``). On 2
+  threads of a machine oversubscribed by other work (load 6.5 on 2 cores)
+  tbb degraded better: mid 1.02x against one thread, the pool 0.81x (a
+  2-part split of small and regression, which the engine does not split:
+  tbb 1.02-1.04x, the pool 0.49-0.63x); wide 0.92x and 0.93x. The pool wins
+  once the compile is counted, needs no tbb, and is safe after ``fork`` and
+  from several Python threads (tested) (``benchmarks/prange_tbb.py``);
 - numba's OpenMP layer spinning beside OpenBLAS's threads once per mini-batch
-  made a training loop 20x slower on a 2-core machine;
-- after numba's OpenMP layer (GNU OpenMP) has run, a process started with
-  ``fork`` is terminated ("fork() called from a process already using GNU
-  OpenMP, this is unsafe"), which breaks joblib and multiprocessing users;
-  the worker thread of a split batch lives for one epoch, so a fork never
-  inherits it;
-- the ``workqueue`` layer aborts when two Python threads enter parallel code
-  at once, and the ``tbb`` layer cannot load from PyPI's tbb wheel.
+  made a training loop 20x slower on a 2-core machine; after it (GNU OpenMP)
+  has run, a process started with ``fork`` is terminated ("fork() called
+  from a process already using GNU OpenMP, this is unsafe"), which breaks
+  joblib and multiprocessing users; the ``workqueue`` layer aborts when two
+  Python threads enter parallel code at once.
 
 The elementwise work (bias, activation, loss and optimizer update) is fused
 into single passes over each buffer.
@@ -50,22 +83,98 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastmlp import _array_guard as guard
-from fastmlp import _compilation
-from fastmlp._registry import HIDDEN_ACTIVATION_INIT_FACTORS
+from fastmlp import _compilation, _registry
 
 # rows per chunk in predict: bounds its work buffer (every layer's output
 # for one chunk, at most PREDICT_CHUNK_ELEMENTS), keeps BLAS calls large
 PREDICT_CHUNK_ROWS = 4096
 PREDICT_CHUNK_ELEMENTS = 1 << 22
+# Products of fewer multiply-adds than this run on one BLAS thread whatever
+# the thread setting (OpenBLAS threads a product from m*n*k >= 4 * 65536), so
+# a predict whose products are all smaller skips the one-thread limit.
+BLAS_THREADS_MIN_MACS = 65536
 
-# A mini-batch of at least this many multiply-adds per layer pass (rows x
-# coefficients) is split into BATCH_PARTS parts whose gradients are computed
-# on separate threads and summed in a fixed order. Measured on 2 cores, one
-# epoch: (512, 512) on 784 features 1.83x faster on 2 threads, (256, 128) on
-# 100 features 1.5x-1.7x (11.8M per batch), (64, 64) on 50 features no gain
-# (1.5M: the hand-over between threads, ~50 us, eats the second core).
+# Split mini-batches (see the thread policy). A mini-batch of at least
+# SPLIT_MIN_MACS multiply-adds per layer pass (rows x coefficients) is split
+# into row parts whose gradients are computed on separate threads and summed
+# in part order. The number of parts follows from the network and the batch
+# size only (``batch_parts``): one part per PART_ROWS rows and per
+# PART_MIN_MACS multiply-adds (rounded down), at least BATCH_PARTS, at most
+# MAX_PARTS. Measured on one thread (2 cores, load 1.5), time per row of a
+# part against a part of 200 rows: wide (784-512-512-10) 1.06x at 100 rows,
+# 1.30x at 50, 1.62x at 25; mid (100-256-128-10) 1.14x, 1.28x, 1.52x. A part
+# also touches every weight (forward, backward, its own gradient) and the
+# step sums one more gradient per part: wide's step took 3.5 ms over one
+# gradient, 5.1 ms over 2, 7.0 ms over 4 (load 3.5). A 1000-row batch of wide
+# in 10 parts of 100 rows trained 16% slower on one thread than in 2 parts
+# (mid 20%, load 3.8); in 5 parts of 200 rows, 9% and 13% slower in two
+# rounds (mid 10% and 1%, load 4.4-6.3): the price of up to 5 threads on such
+# batches. Batches under 400 rows split into 2 parts, as they always have.
 SPLIT_MIN_MACS = 4_000_000
 BATCH_PARTS = 2
+PART_ROWS = 200
+PART_MIN_MACS = 2_000_000
+MAX_PARTS = 64
+
+
+def batch_parts(network, batch_size):
+    """How many row parts a mini-batch of ``batch_size`` rows is trained as.
+
+    Depends on the network and the batch size only, never on the threads,
+    so that a fit gives the same bits on any number of threads.
+    """
+    macs = int(batch_size) * network.n_coefs
+    if macs < SPLIT_MIN_MACS or batch_size < BATCH_PARTS:
+        return 1
+    by_rows = int(batch_size) // PART_ROWS
+    by_macs = macs // PART_MIN_MACS
+    return int(max(BATCH_PARTS, min(by_rows, by_macs, MAX_PARTS, batch_size)))
+
+
+def on_threads(pool, function, arguments, n_threads):
+    """``[function(*a) for a in arguments]`` on this thread and up to
+    ``n_threads - 1`` threads of ``pool`` (none: here, in order).
+
+    The threads take the calls in turn from a shared counter, this thread
+    too, so that a worker the system does not schedule in time costs no
+    waiting: this thread runs the calls it leaves, and a job that has not
+    started is cancelled. Each call's result goes to its own place, so the
+    results (in the order of ``arguments``) do not depend on which thread
+    ran what. The first error stops the taking and is raised once every
+    thread has stopped.
+    """
+    n_calls = len(arguments)
+    if pool is None or n_threads <= 1 or n_calls <= 1:
+        return [function(*a) for a in arguments]
+    results = [None] * n_calls
+    taking = threading.Lock()
+    state = {"next": 0, "failed": False}
+
+    def work():
+        while True:
+            with taking:
+                index = state["next"]
+                if index >= n_calls or state["failed"]:
+                    return
+                state["next"] = index + 1
+            try:
+                results[index] = function(*arguments[index])
+            except BaseException:
+                state["failed"] = True
+                raise
+
+    jobs = [pool.submit(work) for _ in range(min(n_threads, n_calls) - 1)]
+    try:
+        work()
+    finally:
+        errors = []
+        for job in jobs:
+            if not job.cancel() and job.exception() is not None:
+                errors.append(job.exception())
+    if errors:
+        raise errors[0]
+    return results
+
 
 # Which kernels the compiled loops of a network hold (FASTMLP_KERNELS):
 # "specialized", only the network's own activations and loss (the shortest
@@ -84,44 +193,74 @@ def _network():
 
 _blas_lock = threading.Lock()
 _blas_trainings = 0
-_blas_limiter = None
+_blas_libraries = None  # threadpoolctl's controllers of the loaded BLAS
+_blas_restore = []  # (controller, thread count) to restore at the end
 _blas_threads_outside = 1
+
+
+def _blas_controllers():
+    global _blas_libraries
+    if _blas_libraries is None:
+        from sklearn.utils.parallel import _get_threadpool_controller
+
+        blas = _get_threadpool_controller().select(user_api="blas")
+        _blas_libraries = list(blas.lib_controllers)
+    return _blas_libraries
+
+
+def _numba_threads_limit():
+    """``NUMBA_NUM_THREADS`` when set (a positive integer), else None."""
+    try:
+        value = int(os.environ.get("NUMBA_NUM_THREADS", ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 @contextmanager
 def training_threads():
     """Run the block with BLAS on one thread (see the thread policy); yield
-    how many threads (at most ``BATCH_PARTS``) a split batch may use: BLAS's
-    thread count outside training.
+    how many threads fastmlp's own parallel work (split batches, predict's
+    row blocks) may use.
 
+    That is BLAS's thread count outside the block, so the controls users
+    already use set it: ``threadpoolctl.threadpool_limits``,
+    ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` (read by OpenBLAS when it
+    loads), joblib's per-worker limits (its process workers start with
+    ``cpu_count // n_jobs`` threads); ``NUMBA_NUM_THREADS``, when set, caps it.
     Nested and concurrent trainings share one limit, set by the first to
     start and lifted (the previous limits restored) by the last to end.
     """
-    global _blas_trainings, _blas_limiter, _blas_threads_outside
-    from sklearn.utils.parallel import _get_threadpool_controller
-
+    global _blas_trainings, _blas_restore, _blas_threads_outside
     with _blas_lock:
         if _blas_trainings == 0:
-            blas = _get_threadpool_controller().select(user_api="blas")
-            _blas_threads_outside = max(
-                [info["num_threads"] for info in blas.info()], default=1
-            )
-            _blas_limiter = blas.limit(limits=1)
+            # threadpoolctl's controllers, called directly: a few
+            # microseconds where ``threadpool_limits`` takes about 40 (every
+            # predict passes here)
+            counts = [(lib, lib.num_threads) for lib in _blas_controllers()]
+            _blas_threads_outside = max([n for _, n in counts], default=1)
+            _blas_restore = [(lib, n) for lib, n in counts if n != 1]
+            for lib, _ in _blas_restore:
+                lib.set_num_threads(1)
         _blas_trainings += 1
-        threads = min(_blas_threads_outside, BATCH_PARTS)
+        threads = _blas_threads_outside
+    cap = _numba_threads_limit()
+    if cap is not None:
+        threads = min(threads, cap)
     try:
-        yield threads
+        yield max(1, threads)
     finally:
         with _blas_lock:
             _blas_trainings -= 1
             if _blas_trainings == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
+                for lib, n in _blas_restore:
+                    lib.set_num_threads(n)
+                _blas_restore = []
 
 
 def init_factor(activation):
     """The Glorot-uniform factor scikit-learn uses for ``activation``."""
-    return HIDDEN_ACTIVATION_INIT_FACTORS[activation]
+    return _registry.init_factor(activation)
 
 
 def read_only(array, dtype=None):
@@ -149,6 +288,20 @@ def as_engine_input(X, dtype=None):
             read_only(X.indptr, np.int64),
         )
     return read_only(X, dtype)
+
+
+def _row_block(X, start, stop):
+    """Rows ``start:stop`` of an engine input (see ``as_engine_input``),
+    typed as the whole input is."""
+    if isinstance(X, np.ndarray):
+        return X[start:stop]
+    data, indices, indptr = X
+    begin, end = indptr[start], indptr[stop]
+    return (
+        data[begin:end],
+        indices[begin:end],
+        read_only(indptr[start : stop + 1] - begin),
+    )
 
 
 def training_arrays(network, X, Y, sample_weight):
@@ -286,23 +439,50 @@ class Network:
         return np.zeros(len(self.activations), dtype=np.float64)
 
     def predict(self, X, params):
-        """The network's output for ``X`` (after the output activation)."""
+        """The network's output for ``X`` (after the output activation).
+
+        Rows are predicted in blocks of ``predict_chunk_rows`` (the network
+        fixes it), on the threads ``training_threads`` allows, every product
+        on one BLAS thread: the same bits on any number of threads.
+        Inputs whose products are all below ``BLAS_THREADS_MIN_MACS`` make
+        one call without the limit (BLAS keeps such products on one thread).
+        """
         out = np.empty((X.shape[0], int(self.units[-1])), dtype=self.dtype)
         X = as_engine_input(X, self.dtype)
-        guard.check_output(self, out, guard.check_input(self, X))
+        n_rows = guard.check_input(self, X)
+        guard.check_output(self, out, n_rows)
         guard.check_params(self, params)
-        chunk_rows = PREDICT_CHUNK_ELEMENTS // int(self.units[1:].sum())
-        chunk_rows = max(1, min(PREDICT_CHUNK_ROWS, chunk_rows))
-        _compilation.call(
-            _network().predict,
-            self.compile_key("predict", X),
-            X,
-            params,
-            self.bundle,
-            chunk_rows,
-            out,
-        )
+        chunk_rows = self.predict_chunk_rows()
+        key = self.compile_key("predict", X)
+        kernel = _network().predict
+        fans = self.units[:-1] * self.units[1:]
+        if n_rows * int(fans.max()) < BLAS_THREADS_MIN_MACS:
+            # too small for BLAS to thread: skip the limit (its cost is
+            # most of a one-row predict's time)
+            _compilation.call(kernel, key, X, params, self.bundle, chunk_rows, out)
+            return out
+        with training_threads() as threads:
+            threads = min(threads, -(-n_rows // chunk_rows))
+            if threads <= 1:
+                _compilation.call(kernel, key, X, params, self.bundle, chunk_rows, out)
+                return out
+            blocks = [
+                (_row_block(X, a, min(a + chunk_rows, n_rows)), params, self.bundle,
+                 chunk_rows, out[a : a + chunk_rows])
+                for a in range(0, n_rows, chunk_rows)
+            ]  # fmt: skip
+
+            def block(*arguments):
+                return _compilation.call(kernel, key, *arguments)
+
+            with ThreadPoolExecutor(threads - 1) as pool:
+                on_threads(pool, block, blocks, threads)
         return out
+
+    def predict_chunk_rows(self):
+        """Rows per chunk of predict (and per row block of a threaded one)."""
+        chunk_rows = PREDICT_CHUNK_ELEMENTS // int(self.units[1:].sum())
+        return max(1, min(PREDICT_CHUNK_ROWS, chunk_rows))
 
     def mean_loss(self, X, Y, sample_weight, params):
         """The weighted mean data loss (no penalty) of the network on X, Y."""
@@ -360,11 +540,12 @@ class StochasticTrainer:
     """Mini-batch training of ``params`` (updated in place), one epoch per call.
 
     A batch of at least ``SPLIT_MIN_MACS`` multiply-adds is split into
-    ``BATCH_PARTS`` parts: each part's gradient is computed on its own work
-    buffers (on a thread of its own when ``threads`` allows), and the parts'
-    gradients are summed in part order before the optimizer step. The split
+    ``batch_parts`` row parts: each part's gradient is computed on its own
+    work buffers, the threads taking the parts in turn (``on_threads``), and
+    the parts' gradients are summed in part order before the
+    optimizer step, itself cut into one parameter range per part. The split
     depends only on the network and the batch size, never on ``threads``, so
-    a fit gives the same bits on one thread as on two.
+    a fit gives the same bits on any number of threads.
 
     Parameters
     ----------
@@ -380,7 +561,8 @@ class StochasticTrainer:
     dropout : ndarray of shape (n_hidden_layers,)
         Dropout rate of each hidden layer's output.
     threads : int, default=1
-        Threads a split batch may use (``training_threads`` yields it).
+        Threads a split batch may use (``training_threads`` yields it); at
+        most one per part is started.
     """
 
     def __init__(
@@ -405,9 +587,8 @@ class StochasticTrainer:
         self.batch_size = int(batch_size)
         self.alpha = float(alpha)
         self.dropout = np.asarray(dropout, dtype=np.float64)
-        split = self.batch_size * network.n_coefs >= SPLIT_MIN_MACS
-        self.parts = BATCH_PARTS if split and self.batch_size >= BATCH_PARTS else 1
-        self.threads = min(int(threads), self.parts)
+        self.parts = batch_parts(network, self.batch_size)
+        self.threads = max(1, min(int(threads), self.parts))
         part_rows = -(-self.batch_size // self.parts)
         # one row of raw gradients per part, summed by the optimizer step
         self.grads = np.empty((self.parts, network.n_params), dtype=network.dtype)
@@ -428,9 +609,9 @@ class StochasticTrainer:
         for part in range(self.parts):
             guard.check_params(network, self.grads[part], "grads")
             guard.check_work(network, self.work[part], part_rows, dense_input, dropout)
-        guard.check_params(network, optimizer.state_1, "optimizer state")
+        guard.check_params(network, optimizer.first_moment, "optimizer state")
         if not optimizer.sgd:
-            guard.check_params(network, optimizer.state_2, "optimizer state")
+            guard.check_params(network, optimizer.second_moment, "optimizer state")
         guard.check_array(
             self.dropout, "dropout", np.float64, (len(network.activations),)
         )
@@ -464,8 +645,8 @@ class StochasticTrainer:
             opt.beta_1,
             opt.beta_2,
             opt.epsilon,
-            opt.state_1,
-            opt.state_2,
+            opt.first_moment,
+            opt.second_moment,
         )
 
     def _whole_batch_epoch(self, rows, shuffled, seed):
@@ -494,12 +675,7 @@ class StochasticTrainer:
         pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
 
         def on_parts(function, arguments):
-            # part 0 here, the others on the pool's threads (or here, after)
-            pending = [pool.submit(function, *a) if pool else a for a in arguments[1:]]
-            results = [function(*arguments[0])]
-            for job in pending:
-                results.append(job.result() if pool else function(*job))
-            return results
+            return on_threads(pool, function, arguments, self.threads)
 
         def part_gradient(part, start, stop, batch):
             # a seed per batch and part: the same masks on any thread (a
@@ -557,6 +733,11 @@ class OptimizerState:
     the compiled epoch. ``lr_schedule='cosine'`` (any solver) anneals the
     learning rate from ``learning_rate_init`` to 0 over ``max_iter`` epochs:
     ``lr = learning_rate_init * (1 + cos(pi * epoch / max_iter)) / 2``.
+
+    The compiled steps update two arrays in place: ``first_moment``, SGD's
+    velocity or Adam's first-moment estimate (scikit-learn's ``velocities``
+    or ``ms``), and ``second_moment``, Adam's second-moment estimate (``vs``;
+    empty for SGD). They fill the optimizer bundle's two state slots.
     """
 
     def __init__(
@@ -590,16 +771,27 @@ class OptimizerState:
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
         self.step = 0
-        self.state_1 = np.zeros(n_params, dtype=dtype)
+        self.first_moment = np.zeros(n_params, dtype=dtype)
         self.sgd = self.solver_code == SGD
-        self.state_2 = np.zeros(0 if self.sgd else n_params, dtype=dtype)
+        self.second_moment = np.zeros(0 if self.sgd else n_params, dtype=dtype)
+
+    def arrays(self):
+        """The state arrays the compiled steps update in place."""
+        return (self.first_moment, self.second_moment)
+
+    def __setstate__(self, state):
+        # models pickled before the moments had their names
+        for old, new in (("state_1", "first_moment"), ("state_2", "second_moment")):
+            if old in state:
+                state[new] = state.pop(old)
+        self.__dict__.update(state)
 
     def make_writable(self):
         """Copy state arrays that are read-only (a memory-mapped load)."""
-        if not self.state_1.flags.writeable:
-            self.state_1 = self.state_1.copy()
-        if not self.state_2.flags.writeable:
-            self.state_2 = self.state_2.copy()
+        if not self.first_moment.flags.writeable:
+            self.first_moment = self.first_moment.copy()
+        if not self.second_moment.flags.writeable:
+            self.second_moment = self.second_moment.copy()
 
     def iteration_ends(self, time_step):
         """Update the learning rate at the end of an epoch (invscaling, cosine)."""

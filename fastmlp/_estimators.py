@@ -6,9 +6,19 @@ and partial_fit live here and follow scikit-learn 1.9's
 ``sklearn.neural_network`` step for step, so that the same data, parameters and
 random_state train the same model. The arithmetic runs in ``_engine``; this
 module never imports numba.
+
+``BaseMultilayerPerceptron`` keeps the skeleton of scikit-learn's class (its
+methods in scikit-learn's order and names, so that a diff against
+``sklearn/neural_network/_multilayer_perceptron.py`` stays readable); the
+other concerns are mixins of their own modules: ``_network_config`` (the
+network the parameters describe), ``_weights`` (coefs_ and intercepts_ as
+views of one flat vector), ``_eval_set`` (validation sets), ``_rollback``
+(the snapshot restored on failure), ``_persistence`` (pickling, version
+checks), ``_jacobian`` and ``_interop`` (the ``jacobian`` and ``to_sklearn``
+methods), ``_callbacks`` (scikit-learn's callbacks) and ``_docstrings`` (the
+shared parameter and attribute docs).
 """
 
-import copy
 import warnings
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
@@ -35,15 +45,26 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from fastmlp import _engine, _jacobian, _registry
+from fastmlp import _engine, _registry
 from fastmlp._callbacks import (
-    CALLBACK_ATTRIBUTES,
     CallbackSupportMixin,
     FitTasks,
     callback_management_context,
+    reconstruction_attributes,
 )
-
-_STOCHASTIC_SOLVERS = _registry.STOCHASTIC_SOLVERS
+from fastmlp._docstrings import (
+    CALLBACKS_DOC,
+    COMMON_ATTRIBUTES_DOC,
+    COMMON_PARAMETERS_DOC,
+    REGRESSOR_LOSS_DOC,
+)
+from fastmlp._eval_set import EvalSetMixin
+from fastmlp._interop import SklearnInteropMixin
+from fastmlp._jacobian import JacobianMixin
+from fastmlp._network_config import NetworkConfigMixin
+from fastmlp._persistence import InconsistentVersionWarning, PersistenceMixin
+from fastmlp._rollback import Snapshot, unchanged_on_failure
+from fastmlp._weights import FlatWeightsMixin
 
 # scikit-learn >= 1.7's compute_class_weight("balanced") takes sample_weight
 _SKLEARN_WEIGHTED_BALANCE = parse_version(sklearn.__version__) >= parse_version("1.7")
@@ -56,11 +77,20 @@ _NON_FINITE_WEIGHTS = (
 )
 
 
-class InconsistentVersionWarning(UserWarning):
-    """A model is loaded by a fastmlp version other than the one that saved it."""
+__all__ = ["InconsistentVersionWarning", "MLPClassifier", "MLPRegressor"]
 
 
-class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
+class BaseMultilayerPerceptron(
+    PersistenceMixin,
+    NetworkConfigMixin,
+    FlatWeightsMixin,
+    EvalSetMixin,
+    JacobianMixin,
+    SklearnInteropMixin,
+    CallbackSupportMixin,
+    BaseEstimator,
+    ABC,
+):
     """Base class for fastmlp's MLP classifier and regressor.
 
     Use :class:`MLPClassifier` or :class:`MLPRegressor`.
@@ -72,11 +102,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             Interval(Integral, 1, None, closed="left"),
         ],
         "activation": [
-            StrOptions(set(_registry.HIDDEN_ACTIVATION_NAMES)),
+            StrOptions(_registry.Names("activations")),
             list,
             tuple,
         ],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam", "adamw"})],
+        "solver": [StrOptions(_registry.Names("solvers"))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
@@ -161,149 +191,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.max_fun = max_fun
         self.dropout = dropout
 
-    # ------------------------------------------------------------- persistence
-    def __getstate__(self):
-        state = dict(super().__getstate__())  # a copy: never edit the live model
-        state.pop("_linked_weights", None)  # coefs_ hold the same numbers
-        state.pop("_network_cache", None)
-        state["_fastmlp_version"] = _fastmlp_version()
-        return state
-
-    def __setstate__(self, state):
-        saved = state.pop("_fastmlp_version", "unknown (before 0.1.0)")
-        current = _fastmlp_version()
-        if saved != current:
-            _warn(
-                f"Loading {type(self).__name__} saved by fastmlp {saved} with "
-                f"fastmlp {current}. This might lead to breaking code or invalid "
-                "results; refit the model with this version to be safe.",
-                InconsistentVersionWarning,
-            )
-        super().__setstate__(state)
-        optimizer = getattr(self, "_optimizer", None)
-        if optimizer is not None:  # e.g. joblib.load(..., mmap_mode="r")
-            optimizer.make_writable()
-        self._relink_weights()
-
-    # ----------------------------------------------------------------- network
-    def _network(self):
-        """The engine's view of the current coefs_ (shape, activations, loss)."""
-        units = (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
-        activations = tuple(self._hidden_activations(len(units) - 2))
-        loss = self._training_loss_name()
-        dtype = self.coefs_[0].dtype
-        key = (units, activations, loss, self._loss_param(), dtype)
-        cached = getattr(self, "_network_cache", None)
-        if cached is None or cached[0] != key:
-            network = self._make_network(units, key[-1])
-            cached = self._network_cache = (key, network)
-        return cached[1]
-
-    def _make_network(self, layer_units, dtype):
-        return _engine.Network(
-            layer_units,
-            self._hidden_activations(len(layer_units) - 2),
-            self._training_loss_name(),
-            dtype,
-            loss_param=self._loss_param(),
-        )
-
-    def _training_loss_name(self):
-        if self.loss == "log_loss" and self.out_activation_ == "logistic":
-            return "binary_log_loss"
-        return self.loss
-
-    def _loss_param(self):
-        return 0.0
-
-    def _hidden_activations(self, n_hidden):
-        """One activation name per hidden layer, from ``activation``."""
-        if isinstance(self.activation, str):
-            return [self.activation] * n_hidden
-        activations = list(self.activation)
-        if len(activations) != n_hidden:
-            raise ValueError(
-                f"activation has {len(activations)} entries but the network has "
-                f"{n_hidden} hidden layers; give one activation per hidden layer "
-                "or a single name."
-            )
-        for name in activations:
-            if name not in _registry.HIDDEN_ACTIVATION_NAMES:
-                raise ValueError(
-                    f"activation entries must be in "
-                    f"{sorted(_registry.HIDDEN_ACTIVATION_NAMES)}, got {name!r}."
-                )
-        return activations
-
-    def _dropout_rates(self, n_hidden):
-        """One dropout rate per hidden layer, from ``dropout``."""
-        if np.ndim(self.dropout) == 0:
-            rates = np.full(n_hidden, float(self.dropout))
-        else:
-            rates = np.asarray(self.dropout, dtype=np.float64).ravel()
-            if rates.shape[0] != n_hidden:
-                raise ValueError(
-                    f"dropout has {rates.shape[0]} entries but the network has "
-                    f"{n_hidden} hidden layers; give one rate per hidden layer or "
-                    "a single float."
-                )
-        if not np.all((rates >= 0.0) & (rates < 1.0)):
-            raise ValueError(f"dropout rates must be in [0, 1), got {self.dropout}.")
-        if np.any(rates > 0.0) and self.solver not in _STOCHASTIC_SOLVERS:
-            raise ValueError(
-                "dropout needs a stochastic solver ('sgd', 'adam' or 'adamw'); "
-                f"solver={self.solver!r} minimizes a deterministic objective."
-            )
-        return rates
-
-    def _set_weights(self, network, params):
-        """Store the flat parameter vector, with coefs_ and intercepts_ as views."""
-        self.coefs_, self.intercepts_ = network.unpack(params)
-        self._linked_weights = (params, tuple(self.coefs_), tuple(self.intercepts_))
-
-    def _fit_state(self, network, params, **attributes):
-        """Reconstruction attributes for callbacks: this model with ``params``
-        as its weights (and ``attributes``), as copies training leaves alone."""
-        params = params.copy()
-        coefs, intercepts = network.unpack(params)
-        state = {
-            "coefs_": coefs,
-            "intercepts_": intercepts,
-            "_linked_weights": (params, tuple(coefs), tuple(intercepts)),
-        }
-        for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
-            if getattr(self, name, None) is not None:
-                state[name] = list(getattr(self, name))
-        for name in ("_optimizer", "_random_state"):
-            if hasattr(self, name):
-                state[name] = copy.deepcopy(getattr(self, name))
-        state.update(attributes)
-        return state
-
-    def _weights(self, network):
-        """The flat parameter vector of the current coefs_ and intercepts_.
-
-        Free while coefs_ and intercepts_ hold the views ``_set_weights`` made
-        (edits to them in place are edits of the vector); otherwise (arrays
-        assigned by the user) a packed copy, and the model is left unchanged.
-        """
-        linked = getattr(self, "_linked_weights", None)
-        if (
-            linked is not None
-            and linked[0].dtype == network.dtype
-            and _same_objects(linked[1], self.coefs_)
-            and _same_objects(linked[2], self.intercepts_)
-        ):
-            return linked[0]
-        return network.pack(self.coefs_, self.intercepts_)
-
-    def _relink_weights(self):
-        """Make coefs_ and intercepts_ views of one flat vector again (after a
-        copy of the model's state broke the link)."""
-        if hasattr(self, "coefs_"):
-            network = self._network()
-            self._set_weights(network, network.pack(self.coefs_, self.intercepts_))
-
     def _validated_for_predict(self, X):
         """validate_data(reset=False), with a fast path for plain float arrays."""
         if (
@@ -322,7 +209,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """The network's output (after the output activation) for X."""
         if check_input:
             X = self._validated_for_predict(X)
-        network = self._network()
+        network = self._fitted_network()
         params = self._weights(network)
         # scikit-learn's dtype: float64 X through float32 weights is float64
         dtype = np.result_type(X.dtype, network.dtype)
@@ -331,46 +218,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             params = params.astype(dtype)
         return network.predict(X, params)
 
-    def jacobian(self, X, mode="auto"):
-        """Derivatives of the model's output with respect to each input feature.
-
-        The output is the network's output units after the output activation:
-        ``predict_proba`` of a multiclass classifier (softmax, one column per
-        class), the logistic units of a binary or multilabel classifier (one
-        column per label; a binary classifier has a single column, the
-        probability of ``classes_[1]``, whereas ``predict_proba`` has two,
-        the first being one minus the second, so its derivative is the
-        negative of this one), and ``predict`` of a regressor (the identity
-        output, or ``exp`` with ``loss='poisson'``).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data. Sparse input is made dense one chunk of rows at a
-            time.
-
-        mode : {'auto', 'forward', 'reverse'}, default='auto'
-            'forward' pushes one tangent per input feature through the layers
-            (forward-mode differentiation), 'reverse' pulls one cotangent per
-            output back through them (reverse mode, the backward pass of
-            training). Both give the same Jacobian up to rounding. 'auto'
-            picks the one with fewer multiply-adds for this network's layer
-            sizes: forward costs grow with n_features, reverse costs with
-            n_outputs (see ``fastmlp._jacobian`` for the rule).
-
-        Returns
-        -------
-        J : ndarray of shape (n_samples, n_outputs, n_features)
-            ``J[i, o, k]`` is the derivative of output ``o`` with respect to
-            feature ``k`` at sample ``i``, in the model's dtype. Always 3-D,
-            also for a single output.
-        """
-        self._check_is_fitted()
-        _jacobian.check_mode(mode)
-        X = self._validated_for_predict(X)
-        network = self._network()
-        return _jacobian.jacobian(network, self._weights(network), X, mode)
-
     def _check_is_fitted(self):
         if not hasattr(self, "coefs_"):
             check_is_fitted(self)  # raises NotFittedError
@@ -378,58 +225,15 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
 
-    def to_sklearn(self):
-        """Return the equivalent fitted scikit-learn estimator.
-
-        The result is a :class:`sklearn.neural_network.MLPClassifier` or
-        :class:`~sklearn.neural_network.MLPRegressor` with the same parameters
-        and copies of the fitted attributes, so it predicts the same values
-        (to rounding) and can be scored, pickled, warm-started, trained further
-        with ``partial_fit`` or converted by tools that know scikit-learn's
-        MLPs (such as skl2onnx). The optimizer's state is not carried over:
-        further training starts a fresh optimizer.
-
-        Returns
-        -------
-        estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
-            The fitted scikit-learn estimator.
-
-        Raises
-        ------
-        ValueError
-            If the fitted network has no scikit-learn equivalent: a hidden
-            activation scikit-learn lacks (such as 'gelu') or different
-            activations per hidden layer; or ``loss='poisson'`` with
-            scikit-learn < 1.7, which has no Poisson loss.
-        NotFittedError
-            If the model is not fitted.
-
-        Warns
-        -----
-        UserWarning
-            When settings that only change training (``dropout``,
-            ``class_weight``, solver='adamw', learning_rate='cosine', the
-            'huber' and 'absolute_error' losses) are replaced by
-            scikit-learn's nearest ones: predictions are identical, but
-            refitting the returned estimator trains differently.
-
-        See Also
-        --------
-        fastmlp.from_sklearn : The conversion the other way.
-        """
-        from fastmlp._interop import to_sklearn
-
-        return to_sklearn(self)
-
     # ----------------------------------------------------------------- fitting
-    def _initialize(self, y, layer_units, dtype):
+    def _initialize(self, y, layer_units, activations, dtype):
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(layer_units)
 
         if not is_classifier(self):
-            self.out_activation_ = _registry.OUTPUT_ACTIVATION_OF_LOSS[self.loss]
+            self.out_activation_ = _registry.losses()[self.loss].output_activation
         elif self._label_binarizer.y_type_ == "multiclass":
             self.out_activation_ = "softmax"
         else:
@@ -437,7 +241,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         self.coefs_ = []
         self.intercepts_ = []
-        activations = self._hidden_activations(len(layer_units) - 2)
         for layer, (fan_in, fan_out) in enumerate(
             zip(layer_units[:-1], layer_units[1:])
         ):
@@ -458,7 +261,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [i.copy() for i in self.intercepts_]
 
-        if self.solver in _STOCHASTIC_SOLVERS:
+        if _registry.is_stochastic(self.solver):
             self.loss_curve_ = []
             self._no_improvement_count = 0
             if self.early_stopping:
@@ -485,26 +288,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def _fitting(self):
         """Around fit and partial_fit: the callbacks' teardown always runs,
         and then a failure leaves the model as it was before the call."""
-        with self._unchanged_on_failure(), callback_management_context(self):
+        with unchanged_on_failure(self), callback_management_context(self):
             yield
-
-    @contextmanager
-    def _unchanged_on_failure(self):
-        """Restore every attribute if the block raises: a failed fit, warm
-        start or partial_fit (a raising callback too) leaves the model as it
-        was before the call. The callbacks are kept, not restored copies."""
-        kept = {k: v for k, v in self.__dict__.items() if k in CALLBACK_ATTRIBUTES}
-        saved_state = copy.deepcopy(
-            {k: v for k, v in self.__dict__.items() if k not in kept}
-        )
-        try:
-            yield
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved_state)
-            self.__dict__.update(kept)  # the callbacks themselves, not copies
-            self._relink_weights()
-            raise
 
     def _fit(self, X, y, sample_weight=None, incremental=False, eval_set=None):
         X_given, y_given, sample_weight_given = X, y, sample_weight
@@ -523,7 +308,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             # a warm start or partial_fit continues the fitted network
             hidden_layer_sizes = self._fitted_hidden_layer_sizes(hidden_layer_sizes)
 
-        self._hidden_activations(len(hidden_layer_sizes))  # raises if invalid
+        activations = self._hidden_activations(len(hidden_layer_sizes))
         dropout = self._dropout_rates(len(hidden_layer_sizes))
 
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -553,7 +338,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(y, layer_units, X.dtype)
+            self._initialize(y, layer_units, activations, X.dtype)
+        network = self._make_network(layer_units, activations, X.dtype)
 
         tasks = FitTasks(
             self,
@@ -565,12 +351,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         )
         # bit-identical for any BLAS setting; threads: for split batches
         with _engine.training_threads() as threads:
-            if self.solver in _STOCHASTIC_SOLVERS:
+            if _registry.is_stochastic(self.solver):
                 self._fit_stochastic(
+                    network,
                     X,
                     y,
                     sample_weight,
-                    layer_units,
                     incremental,
                     dropout,
                     eval_set,
@@ -578,32 +364,18 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     threads,
                 )
             else:
-                self._fit_lbfgs(X, y, sample_weight, layer_units, eval_set, tasks)
+                self._fit_lbfgs(network, X, y, sample_weight, eval_set, tasks)
 
         weights = self.coefs_ + self.intercepts_
         if not all(np.isfinite(w).all() for w in weights):
             raise ValueError(_NON_FINITE_WEIGHTS)
-        network = self._network()  # cached now, so predict leaves __dict__ alone
-        tasks.end_fit(lambda: self._fit_state(network, self._weights(network)))
+        self._remember_network(network)
+        tasks.end_fit(
+            lambda: reconstruction_attributes(self, network, self._weights(network))
+        )
         return self
 
-    def _fitted_hidden_layer_sizes(self, hidden_layer_sizes):
-        """The fitted network's hidden layer sizes, which a warm start or
-        partial_fit keeps training, as scikit-learn's MLP does when
-        ``hidden_layer_sizes`` changed widths since; a changed number of
-        hidden layers raises ValueError."""
-        fitted = [c.shape[1] for c in self.coefs_[:-1]]
-        if len(fitted) != len(hidden_layer_sizes):
-            raise ValueError(
-                f"hidden_layer_sizes={tuple(hidden_layer_sizes)} has "
-                f"{len(hidden_layer_sizes)} hidden layer(s), but the fitted "
-                f"network has {len(fitted)} ({tuple(fitted)}); a warm start or "
-                "partial_fit continues the fitted network. Fit with "
-                "warm_start=False to train a new network of this shape."
-            )
-        return fitted
-
-    def _training_arrays(self, network, y, sample_weight, n_samples):
+    def _targets_and_weights(self, network, y, sample_weight, n_samples):
         if sample_weight is None:
             sample_weight = np.ones(n_samples, dtype=network.dtype)
         return y.astype(network.dtype), sample_weight
@@ -612,49 +384,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """Sample weights times class weights (classifiers with class_weight)."""
         return sample_weight
 
-    def _validate_eval_set(self, eval_set, dtype):
-        """``(X_val, Y_val, sample_weight_val)`` from a user's ``eval_set``.
-
-        ``Y_val`` is the 2-D training target (binarized labels for a
-        classifier); the labels themselves are scored through ``_score``.
-        """
-        if not isinstance(eval_set, (tuple, list)) or len(eval_set) not in (2, 3):
-            raise ValueError(
-                "eval_set must be a tuple (X_val, y_val) or "
-                "(X_val, y_val, sample_weight_val)."
-            )
-        X_val, y_val = eval_set[0], eval_set[1]
-        X_val = validate_data(
-            self, X_val, accept_sparse=["csr", "csc"], dtype=dtype, reset=False
+    def _fit_lbfgs(self, network, X, y, sample_weight, eval_set, tasks):
+        y, sample_weight = self._targets_and_weights(
+            network, y, sample_weight, X.shape[0]
         )
-        y_val = self._validate_eval_target(y_val)
-        if y_val.shape[0] != X_val.shape[0]:
-            raise ValueError(
-                f"eval_set has {X_val.shape[0]} samples in X_val but "
-                f"{y_val.shape[0]} in y_val."
-            )
-        weight_val = eval_set[2] if len(eval_set) == 3 else None
-        if weight_val is not None:
-            weight_val = _check_sample_weight(
-                weight_val, X_val, ensure_non_negative=True
-            )
-        return X_val, y_val, weight_val
-
-    def _validation_loss(self, network, X_val, y_val, sample_weight_val):
-        """Mean data loss (no penalty) on a validation set, in float64."""
-        Y_val = self._training_target(y_val).reshape(X_val.shape[0], -1)
-        if sample_weight_val is None:
-            sample_weight_val = np.ones(X_val.shape[0])
-        params = self._weights(network)
-        return float(network.mean_loss(X_val, Y_val, sample_weight_val, params))
-
-    def _training_target(self, y):
-        """The network's target for ``y`` as the user gives it."""
-        return np.asarray(y, dtype=np.float64)
-
-    def _fit_lbfgs(self, X, y, sample_weight, layer_units, eval_set, tasks):
-        network = self._make_network(layer_units, X.dtype)
-        y, sample_weight = self._training_arrays(network, y, sample_weight, X.shape[0])
         objective = _engine.FullBatchObjective(network, X, y, sample_weight, self.alpha)
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
@@ -671,7 +404,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             if loss is not None:
                 attributes["loss_"] = loss
             params = x.astype(network.dtype, copy=False)
-            return lambda: self._fit_state(network, params, **attributes)
+            return lambda: reconstruction_attributes(
+                self, network, params, **attributes
+            )
 
         def fun(packed):
             # an iteration's first evaluation begins its callback task
@@ -712,88 +447,34 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.loss_ = opt_res.fun
         self._set_weights(network, opt_res.x.astype(X.dtype))
 
-    def _start_validation_curve(self, has_validation_set):
-        """validation_loss_curve_: continued by a warm start, else restarted;
-        None without a validation set."""
-        if not has_validation_set:
-            self.validation_loss_curve_ = None
-        elif getattr(self, "validation_loss_curve_", None) is None or self.n_iter_ == 0:
-            self.validation_loss_curve_ = []
-
     def _fit_stochastic(
         self,
+        network,
         X,
         y,
         sample_weight,
-        layer_units,
         incremental,
         dropout,
         eval_set,
         tasks,
         threads,
     ):
-        network = self._make_network(layer_units, X.dtype)
         if not incremental or not hasattr(self, "_optimizer"):
-            self._optimizer = _engine.OptimizerState(
-                self.solver,
-                network.n_params,
-                X.dtype,
-                learning_rate_init=self.learning_rate_init,
-                lr_schedule=self.learning_rate,
-                momentum=self.momentum,
-                nesterov=self.nesterovs_momentum,
-                power_t=self.power_t,
-                beta_1=self.beta_1,
-                beta_2=self.beta_2,
-                epsilon=self.epsilon,
-                max_iter=self.max_iter,
-            )
+            self._optimizer = self._make_optimizer(network)
 
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
-        if eval_set is not None:
-            X_train, y_train, sample_weight_train = X, y, sample_weight
-            X_val, y_val, sample_weight_val = eval_set
-        elif early_stopping:
-            # don't stratify in multilabel classification
-            should_stratify = is_classifier(self) and self.n_outputs_ == 1
-            stratify = y if should_stratify else None
-            arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-            split = train_test_split(
-                *arrays,
-                random_state=self._random_state,
-                test_size=self.validation_fraction,
-                stratify=stratify,
-            )
-            X_train, X_val, y_train, y_val = split[:4]
-            sample_weight_train, sample_weight_val = (
-                (None, None) if sample_weight is None else split[4:]
-            )
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset."
-                )
-            if is_classifier(self):
-                y_val = self._label_binarizer.inverse_transform(y_val)
-        else:
-            X_train, y_train, sample_weight_train = X, y, sample_weight
-            X_val = y_val = sample_weight_val = None
+        (X_train, y_train, sample_weight_train), validation = self._split_validation(
+            X, y, sample_weight, eval_set
+        )
+        X_val, y_val, sample_weight_val = validation
 
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                _warn(
-                    "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped"
-                )
-            batch_size = np.clip(self.batch_size, 1, n_samples)
+        batch_size = self._batch_size(n_samples)
 
-        y_train, sample_weight_train = self._training_arrays(
+        y_train, sample_weight_train = self._targets_and_weights(
             network, y_train, sample_weight_train, n_samples
         )
         params = network.pack(self.coefs_, self.intercepts_)
@@ -818,13 +499,19 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 params = network.pack(self._best_coefs, self._best_intercepts)
             else:
                 params = self._weights(network)
-            return self._fit_state(network, params)
+            return reconstruction_attributes(self, network, params)
 
         checkpoint = None
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
-                checkpoint = self._epoch_checkpoint(params)
+                # what a Ctrl-C during the compiled epoch rolls back to
+                checkpoint = Snapshot(
+                    self,
+                    deep=False,
+                    arrays=(params, *self._optimizer.arrays()),
+                    objects=(self._optimizer,),
+                )
                 tasks.begin("epoch", state)
                 if self.shuffle:
                     sample_idx = _shuffled(sample_idx, self._random_state)
@@ -848,24 +535,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     early_stopping, X_val, y_val, sample_weight_val
                 )
                 self._optimizer.iteration_ends(self.t_)
-
-                converged = False
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if early_stopping:
-                        msg = (
-                            "Validation score did not improve more than "
-                            "tol=%f for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-                    else:
-                        msg = (
-                            "Training loss did not improve more than tol=%f"
-                            " for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-                    converged = self._optimizer.trigger_stopping(msg, self.verbose)
-                    if not converged:
-                        self._no_improvement_count = 0
+                converged = self._stops_without_improvement(early_stopping)
                 checkpoint = None  # the epoch is recorded
 
                 if not (converged or incremental) and self.n_iter_ == self.max_iter:
@@ -880,7 +550,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     break
         except KeyboardInterrupt:
             if checkpoint is not None:
-                self._roll_back_epoch(checkpoint, params)
+                checkpoint.restore(self)
             _warn("Training interrupted by user.")
 
         if early_stopping:
@@ -888,31 +558,86 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 network, network.pack(self._best_coefs, self._best_intercepts)
             )
 
-    def _epoch_checkpoint(self, params):
-        """The state an interrupted epoch rolls back to: the attributes, the
-        flat weights and the optimizer's state at the start of the epoch.
-
-        A Ctrl-C during the compiled epoch surfaces as KeyboardInterrupt only
-        when it returns, after it updated the weights in place but before the
-        epoch is recorded; rolling back keeps the last recorded epoch.
-        """
-        optimizer = self._optimizer
-        return (
-            {k: v.copy() if isinstance(v, list) else v for k, v in vars(self).items()},
-            params.copy(),
-            dict(vars(optimizer)),
-            optimizer.state_1.copy(),
-            optimizer.state_2.copy(),
+    def _make_optimizer(self, network):
+        return _engine.OptimizerState(
+            self.solver,
+            network.n_params,
+            network.dtype,
+            learning_rate_init=self.learning_rate_init,
+            lr_schedule=self.learning_rate,
+            momentum=self.momentum,
+            nesterov=self.nesterovs_momentum,
+            power_t=self.power_t,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+            max_iter=self.max_iter,
         )
 
-    def _roll_back_epoch(self, checkpoint, params):
-        attributes, weights, optimizer_attributes, state_1, state_2 = checkpoint
-        self.__dict__.clear()
-        self.__dict__.update(attributes)
-        params[:] = weights
-        vars(self._optimizer).update(optimizer_attributes)
-        self._optimizer.state_1[:] = state_1
-        self._optimizer.state_2[:] = state_2
+    def _split_validation(self, X, y, sample_weight, eval_set):
+        """``(X, y, sample_weight)`` to train on and the validation set's
+        (all None without one): the user's ``eval_set``, else with early
+        stopping a ``validation_fraction`` split, as scikit-learn draws it."""
+        if eval_set is not None:
+            return (X, y, sample_weight), eval_set
+        if not self.early_stopping:
+            return (X, y, sample_weight), (None, None, None)
+        # don't stratify in multilabel classification
+        should_stratify = is_classifier(self) and self.n_outputs_ == 1
+        stratify = y if should_stratify else None
+        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+        split = train_test_split(
+            *arrays,
+            random_state=self._random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        X_train, X_val, y_train, y_val = split[:4]
+        sample_weight_train, sample_weight_val = (
+            (None, None) if sample_weight is None else split[4:]
+        )
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        if is_classifier(self):
+            y_val = self._label_binarizer.inverse_transform(y_val)
+        return (X_train, y_train, sample_weight_train), (
+            X_val,
+            y_val,
+            sample_weight_val,
+        )
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            _warn(
+                "Got `batch_size` less than 1 or larger than "
+                "sample size. It is going to be clipped"
+            )
+        return np.clip(self.batch_size, 1, n_samples)
+
+    def _stops_without_improvement(self, early_stopping):
+        """Whether fit converged: no improvement for ``n_iter_no_change``
+        epochs (the adaptive schedule first lowers the learning rate)."""
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        if early_stopping:
+            msg = (
+                "Validation score did not improve more than "
+                "tol=%f for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+            )
+        else:
+            msg = (
+                "Training loss did not improve more than tol=%f"
+                " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+            )
+        converged = self._optimizer.trigger_stopping(msg, self.verbose)
+        if not converged:
+            self._no_improvement_count = 0
+        return converged
 
     def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
         if early_stopping:
@@ -980,7 +705,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             )
 
     def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
+        if not _registry.is_stochastic(self.solver):
             raise AttributeError(
                 "partial_fit is only available for stochastic"
                 " optimizers. %s is not stochastic." % self.solver
@@ -998,18 +723,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-def _same_objects(expected, actual):
-    return len(expected) == len(actual) and all(
-        a is b for a, b in zip(expected, actual)
-    )
-
-
-def _fastmlp_version():
-    import fastmlp
-
-    return fastmlp.__version__
 
 
 def _shuffled(sample_idx, random_state):
@@ -1073,159 +786,6 @@ def _lbfgs_iterations(result, max_iter, warn=True):
     return n_iter
 
 
-_COMMON_PARAMETERS_DOC = """
-    Parameters
-    ----------
-    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-        The ith element is the number of neurons in the ith hidden layer.
-
-    activation : str or list of str, default='relu'
-        Activation function for the hidden layers: 'identity', 'logistic',
-        'tanh', 'relu' (scikit-learn's), 'leaky_relu' (slope 0.01 below 0),
-        'elu', 'gelu' (the exact, erf form), 'silu' or 'softplus'; or a list
-        with one of those names per hidden layer.
-
-    solver : {'lbfgs', 'sgd', 'adam', 'adamw'}, default='adam'
-        The solver for weight optimization: quasi-Newton L-BFGS, stochastic
-        gradient descent, Adam, or AdamW (Adam with decoupled weight decay:
-        ``alpha`` then shrinks the coefficients by ``learning_rate * alpha``
-        per step instead of adding an L2 term to the loss).
-
-    alpha : float, default=0.0001
-        Strength of the L2 regularization term, divided by the sample size
-        (the sum of sample weights) when added to the loss; AdamW's weight
-        decay with solver='adamw'.
-
-    batch_size : int, default='auto'
-        Size of minibatches for the stochastic solvers; 'auto' means
-        ``min(200, n_samples)``. Unused by 'lbfgs'.
-
-    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'}, \
-            default='constant'
-        Learning rate schedule. 'invscaling' and 'adaptive' apply to
-        solver='sgd' as in scikit-learn; 'cosine' applies to every stochastic
-        solver and anneals the rate from ``learning_rate_init`` to 0 over
-        ``max_iter`` epochs: ``learning_rate_init * (1 + cos(pi * t /
-        max_iter)) / 2`` after epoch ``t``.
-
-    learning_rate_init : float, default=0.001
-        The initial learning rate of the stochastic solvers.
-
-    power_t : float, default=0.5
-        Exponent of the 'invscaling' schedule.
-
-    max_iter : int, default=200
-        Maximum number of iterations; epochs for the stochastic solvers.
-
-    shuffle : bool, default=True
-        Whether to shuffle samples in each epoch (stochastic solvers).
-
-    random_state : int, RandomState instance, default=None
-        Seeds weight initialization, the early-stopping split and the
-        shuffling, exactly as in scikit-learn.
-
-    tol : float, default=1e-4
-        Tolerance for the optimization.
-
-    verbose : bool, default=False
-        Whether to print progress messages to stdout.
-
-    warm_start : bool, default=False
-        Reuse the solution of the previous call to fit as initialization.
-
-    momentum : float, default=0.9
-        Momentum of solver='sgd'.
-
-    nesterovs_momentum : bool, default=True
-        Whether to use Nesterov's momentum (solver='sgd', momentum > 0).
-
-    early_stopping : bool, default=False
-        Whether to set aside ``validation_fraction`` of the data and stop when
-        the validation score stops improving (stochastic solvers).
-
-    validation_fraction : float, default=0.1
-        Share of the training data set aside for early stopping.
-
-    beta_1 : float, default=0.9
-        Decay rate of Adam's first-moment estimates.
-
-    beta_2 : float, default=0.999
-        Decay rate of Adam's second-moment estimates.
-
-    epsilon : float, default=1e-8
-        Adam's numerical-stability constant.
-
-    n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping.
-
-    max_fun : int, default=15000
-        Maximum number of loss function calls of solver='lbfgs'.
-
-    dropout : float or array-like of shape (n_layers - 2,), default=0.0
-        Dropout rate of the hidden layers' outputs (one float for all, or one
-        per hidden layer): inverted dropout during training with the
-        stochastic solvers, reproducible with ``random_state``; never applied
-        at predict time.
-"""
-
-_CALLBACKS_DOC = """
-    Supports scikit-learn's callbacks (scikit-learn >= 1.9): ``set_callbacks``
-    with e.g. :class:`sklearn.callback.ProgressBar` or
-    :class:`sklearn.callback.ScoringMonitor`. Each ``fit`` or ``partial_fit``
-    call is a task with one subtask per epoch (L-BFGS: per iteration), and
-    each subtask can give the callbacks the model as if fit had stopped there.
-"""
-
-_COMMON_ATTRIBUTES_DOC = """
-    loss_ : float
-        The current loss computed with the loss function.
-
-    best_loss_ : float or None
-        The minimum loss reached during fitting (None with early stopping).
-
-    loss_curve_ : list of shape (`n_iter_`,)
-        The loss at each iteration (stochastic solvers).
-
-    validation_scores_ : list of shape (`n_iter_`,) or None
-        The validation score at each iteration when ``early_stopping=True``.
-
-    best_validation_score_ : float or None
-        The best validation score when ``early_stopping=True``.
-
-    validation_loss_curve_ : list of shape (`n_iter_`,) or None
-        The loss (data loss, without the L2 term) on the validation set after
-        each iteration, whenever there is one (``eval_set`` given to fit, or
-        split off by ``early_stopping``); None otherwise.
-
-    t_ : int
-        The number of training samples seen by the solver.
-
-    coefs_ : list of shape (n_layers - 1,)
-        The weight matrix of each layer.
-
-    intercepts_ : list of shape (n_layers - 1,)
-        The bias vector of each layer.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit, when they are all strings.
-
-    n_iter_ : int
-        The number of iterations the solver has run.
-
-    n_layers_ : int
-        Number of layers.
-
-    n_outputs_ : int
-        Number of outputs.
-
-    out_activation_ : str
-        Name of the output activation function.
-"""
-
-
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     __doc__ = (
         """Multi-layer perceptron classifier, a drop-in for scikit-learn's.
@@ -1234,8 +794,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     attributes and results as :class:`sklearn.neural_network.MLPClassifier`;
     the training runs in compiled code.
 """
-        + _CALLBACKS_DOC
-        + _COMMON_PARAMETERS_DOC
+        + CALLBACKS_DOC
+        + COMMON_PARAMETERS_DOC
         + """
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into the sample weights as
@@ -1249,7 +809,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     classes_ : ndarray or list of ndarray of shape (n_classes,)
         Class labels for each output.
 """
-        + _COMMON_ATTRIBUTES_DOC
+        + COMMON_ATTRIBUTES_DOC
         + """
     Examples
     --------
@@ -1557,25 +1117,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     :class:`sklearn.neural_network.MLPRegressor`; the training runs in
     compiled code.
 """
-        + _CALLBACKS_DOC
-        + """
-    Parameters
-    ----------
-    loss : {'squared_error', 'poisson', 'huber', 'absolute_error'}, \
-            default='squared_error'
-        The loss; 'poisson' uses an exponential output activation. 'huber'
-        is quadratic for residuals up to ``huber_delta`` and linear beyond,
-        'absolute_error' is the mean absolute error; both average over the
-        outputs and train with their exact gradient.
-
-    huber_delta : float, default=1.0
-        Residual size where the 'huber' loss turns from quadratic to linear.
-"""
-        + _COMMON_PARAMETERS_DOC.replace("    Parameters\n    ----------\n", "")
+        + CALLBACKS_DOC
+        + REGRESSOR_LOSS_DOC
+        + COMMON_PARAMETERS_DOC.replace("    Parameters\n    ----------\n", "")
         + """
     Attributes
     ----------"""
-        + _COMMON_ATTRIBUTES_DOC
+        + COMMON_ATTRIBUTES_DOC
         + """
     Examples
     --------
@@ -1590,8 +1138,15 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson", "huber", "absolute_error"})],
-        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "loss": [
+            StrOptions(_registry.Names("losses", lambda s: s.estimator == "regressor"))
+        ],
+        # the losses' parameters (such as huber_delta)
+        **{
+            spec.parameter.name: spec.parameter.constraints
+            for spec in _registry.losses().values()
+            if spec.parameter is not None
+        },
     }
 
     def __init__(
@@ -1652,9 +1207,6 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             dropout=dropout,
         )
         self.huber_delta = huber_delta
-
-    def _loss_param(self):
-        return float(self.huber_delta) if self.loss == "huber" else 0.0
 
     def _validate_eval_target(self, y_val):
         y_val = check_array(y_val, ensure_2d=False, dtype="numeric")

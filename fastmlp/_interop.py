@@ -14,10 +14,10 @@ import warnings
 import numpy as np
 import sklearn
 from sklearn import neural_network
+from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from fastmlp import _engine, _registry
-from fastmlp._estimators import MLPClassifier, MLPRegressor
 
 # the fitted attributes both libraries keep (when present) and read back in
 # predict, score, warm_start, partial_fit and early stopping
@@ -44,14 +44,10 @@ _SHARED_ATTRIBUTES = (
 )
 
 # settings that change training only, and scikit-learn's nearest value
-_NEAREST_SOLVER = {"adamw": "adam"}
+# (the solvers' and losses' come from their specs in fastmlp._registry)
 _NEAREST_LEARNING_RATE = {"cosine": "constant"}
-_NEAREST_LOSS = {"huber": "squared_error", "absolute_error": "squared_error"}
 
-
-# settings scikit-learn gained after its oldest supported version
-# (scikit-learn 1.6's MLPRegressor has no ``loss`` parameter)
-_SKLEARN_VERSION_OF = {("loss", "poisson"): "1.7"}
+# scikit-learn 1.6's MLPRegressor has no ``loss`` parameter
 _SKLEARN_DEFAULT_OPTIONS = {"loss": {"squared_error"}}
 
 
@@ -63,7 +59,7 @@ def _sklearn_options(sklearn_class, name):
 
 
 def _sklearn_class_of(estimator):
-    if isinstance(estimator, MLPClassifier):
+    if is_classifier(estimator):
         return neural_network.MLPClassifier
     return neural_network.MLPRegressor
 
@@ -107,13 +103,13 @@ def _sklearn_loss(estimator, sklearn_class):
     supported = _sklearn_options(sklearn_class, "loss")
     if estimator.loss in supported:
         return estimator.loss, None
-    nearest = _NEAREST_LOSS.get(estimator.loss)
+    spec = _registry.losses()[estimator.loss]
+    nearest = spec.sklearn if spec.sklearn != estimator.loss else None
     same_output = (
         nearest in supported
-        and _registry.OUTPUT_ACTIVATION_OF_LOSS[estimator.loss]
-        == _registry.OUTPUT_ACTIVATION_OF_LOSS[nearest]
+        and spec.output_activation == _registry.losses()[nearest].output_activation
     )
-    version = _SKLEARN_VERSION_OF.get(("loss", estimator.loss))
+    version = spec.sklearn_version
     if version is not None and not same_output:
         raise ValueError(
             f"loss={estimator.loss!r} needs scikit-learn >= {version} in "
@@ -126,8 +122,9 @@ def _sklearn_loss(estimator, sklearn_class):
             f"({', '.join(sorted(supported))})."
         )
     described = f"loss={estimator.loss!r}"
-    if estimator.loss == "huber":
-        described += f" (huber_delta={estimator.huber_delta!r})"
+    if spec.parameter is not None:
+        name = spec.parameter.name
+        described += f" ({name}={getattr(estimator, name)!r})"
     return nearest, f"{described} -> {nearest!r}"
 
 
@@ -154,8 +151,9 @@ def to_sklearn(estimator):
         if replacement:
             replaced.append(replacement)
 
+    nearest_solver = {name: s.sklearn for name, s in _registry.solvers().items()}
     for name, nearest in (
-        ("solver", _NEAREST_SOLVER),
+        ("solver", nearest_solver),
         ("learning_rate", _NEAREST_LEARNING_RATE),
     ):
         if params[name] not in _sklearn_options(sklearn_class, name):
@@ -223,6 +221,8 @@ def from_sklearn(estimator):
     >>> bool((model.predict(X) == sk.predict(X)).all())
     True
     """
+    from fastmlp._estimators import MLPClassifier, MLPRegressor
+
     if isinstance(estimator, neural_network.MLPClassifier):
         fastmlp_class = MLPClassifier
     elif isinstance(estimator, neural_network.MLPRegressor):
@@ -239,3 +239,48 @@ def from_sklearn(estimator):
     model.validation_loss_curve_ = None  # scikit-learn records none
     model._relink_weights()  # coefs_ as views of one flat vector
     return model
+
+
+class SklearnInteropMixin:
+    """The estimators' public ``to_sklearn`` method."""
+
+    def to_sklearn(self):
+        """Return the equivalent fitted scikit-learn estimator.
+
+        The result is a :class:`sklearn.neural_network.MLPClassifier` or
+        :class:`~sklearn.neural_network.MLPRegressor` with the same parameters
+        and copies of the fitted attributes, so it predicts the same values
+        (to rounding) and can be scored, pickled, warm-started, trained further
+        with ``partial_fit`` or converted by tools that know scikit-learn's
+        MLPs (such as skl2onnx). The optimizer's state is not carried over:
+        further training starts a fresh optimizer.
+
+        Returns
+        -------
+        estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
+            The fitted scikit-learn estimator.
+
+        Raises
+        ------
+        ValueError
+            If the fitted network has no scikit-learn equivalent: a hidden
+            activation scikit-learn lacks (such as 'gelu') or different
+            activations per hidden layer; or ``loss='poisson'`` with
+            scikit-learn < 1.7, which has no Poisson loss.
+        NotFittedError
+            If the model is not fitted.
+
+        Warns
+        -----
+        UserWarning
+            When settings that only change training (``dropout``,
+            ``class_weight``, solver='adamw', learning_rate='cosine', the
+            'huber' and 'absolute_error' losses) are replaced by
+            scikit-learn's nearest ones: predictions are identical, but
+            refitting the returned estimator trains differently.
+
+        See Also
+        --------
+        fastmlp.from_sklearn : The conversion the other way.
+        """
+        return to_sklearn(self)

@@ -1,6 +1,7 @@
 """Input Jacobians of a network: mode choice, row chunks and work buffers.
 
-The engine side of ``jacobian``: it picks forward or reverse mode, cuts the
+The estimators' ``jacobian`` method (``JacobianMixin``) and its engine
+side: it picks forward or reverse mode, cuts the
 rows into chunks that bound the work buffers, and calls the compiled kernels
 of ``fastmlp.kernels.jacobian``. Sparse input is made dense one chunk at a
 time (a Jacobian is dense whatever the input is).
@@ -132,3 +133,47 @@ def jacobian(network, params, X, mode="auto"):
             out[start:stop],
         )
     return out
+
+
+class JacobianMixin:
+    """The estimators' public ``jacobian`` method."""
+
+    def jacobian(self, X, mode="auto"):
+        """Derivatives of the model's output with respect to each input feature.
+
+        The output is the network's output units after the output activation:
+        ``predict_proba`` of a multiclass classifier (softmax, one column per
+        class), the logistic units of a binary or multilabel classifier (one
+        column per label; a binary classifier has a single column, the
+        probability of ``classes_[1]``, whereas ``predict_proba`` has two,
+        the first being one minus the second, so its derivative is the
+        negative of this one), and ``predict`` of a regressor (the identity
+        output, or ``exp`` with ``loss='poisson'``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data. Sparse input is made dense one chunk of rows at a
+            time.
+
+        mode : {'auto', 'forward', 'reverse'}, default='auto'
+            'forward' pushes one tangent per input feature through the layers
+            (forward-mode differentiation), 'reverse' pulls one cotangent per
+            output back through them (reverse mode, the backward pass of
+            training). Both give the same Jacobian up to rounding. 'auto'
+            picks the one with fewer multiply-adds for this network's layer
+            sizes: forward costs grow with n_features, reverse costs with
+            n_outputs (see ``fastmlp._jacobian`` for the rule).
+
+        Returns
+        -------
+        J : ndarray of shape (n_samples, n_outputs, n_features)
+            ``J[i, o, k]`` is the derivative of output ``o`` with respect to
+            feature ``k`` at sample ``i``, in the model's dtype. Always 3-D,
+            also for a single output.
+        """
+        self._check_is_fitted()
+        check_mode(mode)
+        X = self._validated_for_predict(X)
+        network = self._fitted_network()
+        return jacobian(network, self._weights(network), X, mode)

@@ -25,8 +25,9 @@ DEFAULTS = {
     "losses": ("log_loss", "binary_log_loss", "squared_error"),
     "solvers": ("adam", "lbfgs"),
 }
-LOSSES = tuple(_registry.OUTPUT_ACTIVATION_OF_LOSS)
+LOSSES = tuple(_registry.losses())
 SOLVERS = ("adam", "lbfgs")  # sgd and adamw train with adam's compiled loop
+ALL_SOLVERS = SOLVERS + tuple(s for s in _registry.solvers() if s not in SOLVERS)
 
 
 def parse_args(argv=None):
@@ -46,9 +47,9 @@ def parse_args(argv=None):
 
     choices("dtypes", ("float64", "float32"))
     choices("inputs", ("dense", "csr"))
-    choices("activations", _registry.HIDDEN_ACTIVATION_NAMES)
+    choices("activations", tuple(_registry.hidden_activations()))
     choices("losses", LOSSES)
-    choices("solvers", SOLVERS + ("sgd", "adamw"))
+    choices("solvers", ALL_SOLVERS)
     parser.add_argument(
         "--jacobian", action="store_true", help="also compile both Jacobian modes"
     )
@@ -57,9 +58,9 @@ def parse_args(argv=None):
     allowed = {
         "dtypes": ("float64", "float32"),
         "inputs": ("dense", "csr"),
-        "activations": _registry.HIDDEN_ACTIVATION_NAMES,
+        "activations": tuple(_registry.hidden_activations()),
         "losses": LOSSES,
-        "solvers": SOLVERS + ("sgd", "adamw"),
+        "solvers": ALL_SOLVERS,
     }
     for name, options in allowed.items():
         value = getattr(args, name)

@@ -8,6 +8,7 @@ where the need is known only inside a test or at a module's import.
 """
 
 import os
+import re
 
 # scikit-learn's estimator checks run their array-API input check only when
 # scipy's array-API support is switched on (it must be set before scipy loads).
@@ -15,7 +16,7 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 # The suite trains hundreds of activation and loss combinations: compiled
 # loops holding every kernel serve them all with one compile per dtype and
-# input kind (fastmlp._engine.KERNEL_SETS). tests/test_compilation.py checks
+# input kind (fastmlp._engine.KERNEL_SETS). tests/engine/test_compilation.py checks
 # the default, specialized loops and that both give the same bits.
 os.environ.setdefault("FASTMLP_KERNELS", "all")
 
@@ -65,3 +66,16 @@ def skip_unless_sklearn(version, feature):
     """Skip the running test, or the module being imported, below ``version``."""
     if not sklearn_at_least(version):
         pytest.skip(_reason(version, feature), allow_module_level=True)
+
+
+def same_message(a, b):
+    """Messages equal up to the order of items in a printed set."""
+
+    def normalise(message):
+        return re.sub(
+            r"\{([^{}]*)\}",
+            lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}",
+            str(message),
+        )
+
+    return normalise(a) == normalise(b)

@@ -5,7 +5,8 @@ from pathlib import Path
 
 
 def _drop_stale_caches():
-    """Delete this package's cached machine code when any kernel source changed.
+    """Delete this package's cached machine code when any kernel source (or
+    the registry of kernel codes) changed.
 
     numba invalidates a cached function only when the file defining it
     changes, but the epoch loop in ``network.py`` compiles in kernels from the
@@ -13,7 +14,9 @@ def _drop_stale_caches():
     loop running the old code. Costs one hash of a few small files per import.
     """
     here = Path(__file__).parent
-    sources = b"".join(path.read_bytes() for path in sorted(here.glob("*.py")))
+    # with fastmlp/_registry.py, whose order of specs sets the kernel codes
+    paths = sorted(here.glob("*.py")) + [here.parent / "_registry.py"]
+    sources = b"".join(path.read_bytes() for path in paths)
     digest = hashlib.sha256(sources).hexdigest()
     cache = here / "__pycache__"
     stamp = cache / "kernel_sources.sha256"

@@ -13,10 +13,10 @@ given ``delta = dL/da`` it overwrites ``delta`` with ``dL/dz = dL/da * f'(z)``.
 scikit-learn does), else in terms of ``pre``. Every activation here acts
 elementwise, so the same kernel is also the Jacobian-vector product.
 
-To add an activation, write its two kernels, add one entry to
-``HIDDEN_ACTIVATIONS`` and its name and initialisation factor to
-``fastmlp._registry`` (which the estimators read without importing numba); the
-compiled loops, the parameter validation and the tests all read those.
+To add an activation, write its two kernels and add its spec to
+``fastmlp._registry`` (which the estimators read without importing numba):
+``HIDDEN_ACTIVATIONS`` below, the compiled loops, the parameter validation and
+the tests all read that entry.
 """
 
 import math
@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastmlp._registry import HIDDEN_ACTIVATION_INIT_FACTORS, check_registry
+from fastmlp import _registry
 from fastmlp.kernels import fastmath
 from fastmlp.kernels._compile import kernel, make_switch
 
@@ -230,19 +230,13 @@ class Activation(NamedTuple):
     needs_pre_activation: bool = False
 
 
+# built from fastmlp._registry's specs, in their order (the kernel codes)
 HIDDEN_ACTIVATIONS = {
-    "identity": Activation(identity_forward, identity_backward),
-    "logistic": Activation(logistic_forward, logistic_backward),
-    "tanh": Activation(tanh_forward, tanh_backward),
-    "relu": Activation(relu_forward, relu_backward),
-    "leaky_relu": Activation(leaky_relu_forward, leaky_relu_backward),
-    "elu": Activation(elu_forward, elu_backward),
-    "gelu": Activation(gelu_forward, gelu_backward, needs_pre_activation=True),
-    "silu": Activation(silu_forward, silu_backward, needs_pre_activation=True),
-    "softplus": Activation(softplus_forward, softplus_backward),
+    spec.name: Activation(
+        *map(_registry.resolve, spec.kernels), spec.needs_pre_activation
+    )
+    for spec in _registry.hidden_activations().values()
 }
-
-check_registry(HIDDEN_ACTIVATIONS, HIDDEN_ACTIVATION_INIT_FACTORS, "hidden activation")
 ACTIVATION_CODES = {name: code for code, name in enumerate(HIDDEN_ACTIVATIONS)}
 
 activation_forward = make_switch([a.forward for a in HIDDEN_ACTIVATIONS.values()])

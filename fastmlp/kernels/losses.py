@@ -25,16 +25,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastmlp._registry import OUTPUT_ACTIVATION_OF_LOSS, check_registry
+from fastmlp import _registry
 from fastmlp.kernels import fastmath
 from fastmlp.kernels._compile import kernel, make_switch
 from fastmlp.kernels._views import read_only
-from fastmlp.kernels.activations import (
-    identity_backward,
-    identity_forward,
-    logistic_backward,
-    logistic_forward,
-)
 from fastmlp.kernels.sums import column_sums, pairwise_sum
 
 
@@ -233,33 +227,18 @@ def absolute_error_delta(p, y, sample_weight, param, delta):
 class OutputLoss(NamedTuple):
     """An output activation and the loss it is paired with."""
 
-    activation: str  # its name, from fastmlp._registry
+    activation: str  # its name
     forward: object
     backward: object
     loss_mean: object
     delta: object
 
 
-def _output_loss(name, kernels, loss_mean, delta=output_delta):
-    return OutputLoss(OUTPUT_ACTIVATION_OF_LOSS[name], *kernels, loss_mean, delta)
-
-
-_IDENTITY = (identity_forward, identity_backward)
+# built from fastmlp._registry's specs, in their order (the kernel codes)
 OUTPUT_LOSSES = {
-    "squared_error": _output_loss("squared_error", _IDENTITY, squared_error_mean),
-    "log_loss": _output_loss(
-        "log_loss", (softmax_forward, softmax_backward), log_loss_mean
-    ),
-    "binary_log_loss": _output_loss(
-        "binary_log_loss", (logistic_forward, logistic_backward), binary_log_loss_mean
-    ),
-    "poisson": _output_loss("poisson", (exp_forward, exp_backward), poisson_mean),
-    "huber": _output_loss("huber", _IDENTITY, huber_mean, huber_delta),
-    "absolute_error": _output_loss(
-        "absolute_error", _IDENTITY, absolute_error_mean, absolute_error_delta
-    ),
+    spec.name: OutputLoss(spec.output_activation, *map(_registry.resolve, spec.kernels))
+    for spec in _registry.losses().values()
 }
-check_registry(OUTPUT_LOSSES, OUTPUT_ACTIVATION_OF_LOSS, "output loss")
 
 LOSS_CODES = {name: code for code, name in enumerate(OUTPUT_LOSSES)}
 

@@ -6,12 +6,14 @@ all. Each step takes the raw gradient of the summed, weighted data loss (what
 the layers' backward kernels produce) and, in the same pass, turns it into
 scikit-learn's gradient
 
-    g = (raw + alpha * W) / scale     for the coefficients (the first n_coefs),
+    g = (raw + alpha * W) / scale     for the first n_penalized (coefficients),
     g = raw / scale                   for the intercepts,
 
-with ``scale`` the batch's total sample weight. The update arithmetic follows
-``sklearn.neural_network._stochastic_optimizers`` operation for operation, so
-that float64 training reproduces scikit-learn's.
+with ``scale`` the batch's total sample weight. ``n_penalized`` counts the
+entries of the vector (or of the slice a step updates) that are coefficients,
+which the L2 term penalizes; the intercepts follow them. The update arithmetic
+follows ``sklearn.neural_network._stochastic_optimizers`` operation for
+operation, so that float64 training reproduces scikit-learn's.
 
 AdamW (Loshchilov and Hutter, "Decoupled weight decay regularization") is the
 Adam step with ``alpha = 0`` in the gradient and, before it, the coefficients
@@ -20,12 +22,18 @@ shrunk by ``decay = learning_rate * weight_decay`` (PyTorch's order).
 
 import numpy as np
 
+from fastmlp import _registry
 from fastmlp.kernels._compile import kernel
 
 SGD = 0
 ADAM = 1
 ADAMW = 2
-SOLVER_CODES = {"sgd": SGD, "adam": ADAM, "adamw": ADAMW}
+# the stochastic solvers of fastmlp._registry, each with its code
+SOLVER_CODES = {
+    spec.name: _registry.resolve(spec.kernels)
+    for spec in _registry.solvers().values()
+    if spec.stochastic
+}
 
 
 @kernel
@@ -34,11 +42,11 @@ def squared_norm(values):
 
 
 @kernel
-def finish_gradient(params, grads, n_coefs, alpha, scale):
+def finish_gradient(params, grads, n_penalized, alpha, scale):
     """Turn raw gradients into scikit-learn's, in place (for L-BFGS)."""
-    for i in range(n_coefs):
+    for i in range(n_penalized):
         grads[i] = (grads[i] + alpha * params[i]) / scale
-    for i in range(n_coefs, params.shape[0]):
+    for i in range(n_penalized, params.shape[0]):
         grads[i] = grads[i] / scale
 
 
@@ -54,13 +62,21 @@ def _sgd_update(params, velocity, i, g, learning_rate, momentum, nesterov):
 
 @kernel
 def sgd_step(
-    params, grads, velocity, n_coefs, alpha, scale, learning_rate, momentum, nesterov
+    params,
+    grads,
+    velocity,
+    n_penalized,
+    alpha,
+    scale,
+    learning_rate,
+    momentum,
+    nesterov,
 ):
     """SGD with (Nesterov) momentum: ``v = m * v - lr * g``; ``p += update``."""
-    for i in range(n_coefs):
+    for i in range(n_penalized):
         g = (grads[i] + alpha * params[i]) / scale
         _sgd_update(params, velocity, i, g, learning_rate, momentum, nesterov)
-    for i in range(n_coefs, params.shape[0]):
+    for i in range(n_penalized, params.shape[0]):
         g = grads[i] / scale
         _sgd_update(params, velocity, i, g, learning_rate, momentum, nesterov)
 
@@ -90,7 +106,7 @@ def adam_step(
     grads,
     first,
     second,
-    n_coefs,
+    n_penalized,
     alpha,
     scale,
     learning_rate,
@@ -102,12 +118,12 @@ def adam_step(
     """One Adam step with the bias-corrected ``learning_rate``; ``decay`` is
     AdamW's decoupled shrinking of the coefficients (0 for Adam)."""
     keep = 1.0 - decay
-    for i in range(n_coefs):
+    for i in range(n_penalized):
         g = (grads[i] + alpha * params[i]) / scale
         if decay != 0.0:
             params[i] *= keep
         _adam_update(params, first, second, i, g, learning_rate, beta_1, beta_2, eps)
-    for i in range(n_coefs, params.shape[0]):
+    for i in range(n_penalized, params.shape[0]):
         g = grads[i] / scale
         _adam_update(params, first, second, i, g, learning_rate, beta_1, beta_2, eps)
 

@@ -685,6 +685,10 @@ def test_forked_child_trains_after_parent(split):
 
         if sys.argv[1] == "split":  # every batch split: fits start worker threads
             _engine.SPLIT_MIN_MACS = 0
+            _engine.PART_ROWS = 10  # 20 parts a batch, on every allowed thread
+            _engine.PART_MIN_MACS = 1
+            _engine.PREDICT_CHUNK_ROWS = 64  # predict in blocks on threads too
+            _engine.BLAS_THREADS_MIN_MACS = 0
         warnings.simplefilter("ignore")
         X, y = make_classification(n_samples=600, n_features=20, random_state=0)
         # the parent trains first: BLAS threads and compiled code are live

@@ -202,7 +202,7 @@ def test_auto_uses_the_cheaper_mode(monkeypatch):
         lambda units: chosen.append(list(units)) or choose(units),
     )
     np.testing.assert_array_equal(
-        model.jacobian(X), model.jacobian(X, mode=choose(model._network().units))
+        model.jacobian(X), model.jacobian(X, mode=choose(model._fitted_network().units))
     )
     assert chosen == [[N_FEATURES, 6, 5, 3]]
 

@@ -17,7 +17,7 @@ import fastmlp
 from fastmlp import _compilation, _engine
 from fastmlp.__main__ import main as fastmlp_main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_specialized_and_all_kernel_loops_give_the_same_bits(case, monkeypatch):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(X, y)
-        network = model._network()
+        network = model._fitted_network()
         assert network.all_kernels == (kernel_sets == "all")
         results.append([*model.coefs_, *model.intercepts_, model.predict(X)])
     for specialized, every in zip(*results):

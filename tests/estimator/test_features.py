@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss, mean_absolute_error
 from sklearn.utils.class_weight import compute_class_weight
 
-from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp import MLPClassifier, MLPRegressor, _registry
 from fastmlp.kernels.activations import HIDDEN_ACTIVATIONS
 
 X, Y = make_classification(
@@ -28,7 +28,10 @@ X_BIN, Y_BIN = make_classification(
 )
 X_REG, Y_REG = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=2)
 Y_REG = Y_REG / Y_REG.std()
-NEW_ACTIVATIONS = ["leaky_relu", "elu", "gelu", "silu", "softplus"]
+# the activations scikit-learn lacks, from their specs
+NEW_ACTIVATIONS = [
+    name for name, spec in _registry.hidden_activations().items() if not spec.sklearn
+]
 
 
 @pytest.fixture(autouse=True)

@@ -29,11 +29,13 @@ from sklearn.datasets import (
 )
 
 import fastmlp as fm
+from fastmlp import _registry
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-SOLVERS = ["sgd", "adam", "lbfgs"]
-STOCHASTIC = ["sgd", "adam"]
+# scikit-learn's solvers (the specs whose nearest scikit-learn solver is itself)
+SOLVERS = [name for name, spec in _registry.solvers().items() if spec.sklearn == name]
+STOCHASTIC = [name for name in SOLVERS if _registry.is_stochastic(name)]
 N_SAMPLES = 250  # not a multiple of the batch sizes used below
 LOSS_RTOL = 1e-6  # loss_curve_, float64, sgd and adam
 LBFGS_LOSS_RTOL = 1e-5

@@ -1,26 +1,21 @@
-"""Property-based tests of every kernel against its NumPy reference, and the
-kernels' numerical edge cases.
+"""Property-based tests of every kernel against its NumPy reference.
 
 Hypothesis draws the shapes (batches of one row, one feature, one unit,
 batch sizes that do not divide the number of rows), the dtype (float32,
 float64) and the memory layout of every array argument (C-ordered,
 Fortran-ordered, or a strided view) over each registry entry; the values come
 from a NumPy generator seeded by Hypothesis. The kernels live in
-``fastmlp.kernels``; the references in ``reference.py`` (and, for the output
-activations' VJPs in terms of z and backprop through functions,
-``reference_extra.py``).
+``fastmlp.kernels``; the references in ``reference.py``. The numerical edge
+cases are in ``test_edge_cases.py``.
 """
 
 import numpy as np
 import pytest
 import reference
-import reference_extra
 import scipy.sparse as sp
-from conftest import SKLEARN_SAMPLE_WEIGHT, requires_sklearn
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
-from sklearn.neural_network._base import binary_log_loss, log_loss
 from test_kernels import loss_sum_of
 
 from fastmlp import _engine
@@ -193,7 +188,7 @@ def test_output_forward_and_backward(name, n, k, dtype, layout, seed):
     _assert_close(out, reference.OUTPUT_ACTIVATIONS[spec.activation](total), dtype)
 
     delta = rng.normal(size=(n, k)).astype(dtype)
-    expected = reference_extra.output_vjp(spec.activation, total, delta)
+    expected = reference.output_vjp(spec.activation, total, delta)
     delta = _laid_out(delta, layout)
     spec.backward(_laid_out(total, layout), _laid_out(out.copy(), layout), delta)
     _assert_close(delta, expected, dtype)
@@ -352,7 +347,7 @@ def test_network_predict(problem, layout, chunk, sparse):
     net, x, _, _, params = problem
     hidden, output = _reference_network(net)
     coefs, intercepts = net.unpack(params)
-    _, acts = reference_extra.mlp_forward(x, coefs, intercepts, hidden, output)
+    _, acts = reference.mlp_forward_per_layer(x, coefs, intercepts, hidden, output)
     X = sp.csr_matrix(x) if sparse else _laid_out(x, layout)
     saved = _engine.PREDICT_CHUNK_ROWS
     _engine.PREDICT_CHUNK_ROWS = chunk
@@ -372,7 +367,7 @@ def test_network_forward_backward(problem, sparse):
     hidden, output = _reference_network(net)
     coefs, intercepts = net.unpack(params)
     name, param = net.loss, net.loss_param
-    p, coef_grads, intercept_grads = reference_extra.mlp_raw_gradient(
+    p, coef_grads, intercept_grads = reference.mlp_raw_gradient(
         x,
         coefs,
         intercepts,
@@ -421,7 +416,7 @@ def test_sgd_epoch_with_any_batch_size(problem, batch_size, seed):
     for start in range(0, n, batch_size):
         b = order[start : start + batch_size]
         coefs, intercepts = net.unpack(expected)
-        _, coef_grads, intercept_grads = reference_extra.mlp_raw_gradient(
+        _, coef_grads, intercept_grads = reference.mlp_raw_gradient(
             x[b], coefs, intercepts, hidden, output,
             lambda p, b=b: reference.output_delta(name, p, y[b], w[b], param),
         )  # fmt: skip
@@ -446,99 +441,6 @@ def test_sgd_epoch_with_any_batch_size(problem, batch_size, seed):
     )  # fmt: skip
     tol = 1e-10 if dtype == np.float64 else 1e-4
     assert_allclose(trained, expected, rtol=tol, atol=tol)
-
-
-# ----------------------------------------------------------------------------
-# 6. numerical edge cases
-
-
-def _loss_names(activation):
-    return [n for n, s in OUTPUT_LOSSES.items() if s.activation == activation]
-
-
-@requires_sklearn(SKLEARN_SAMPLE_WEIGHT, "sample_weight in its log losses")
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_softmax_log_loss_chain_at_logits_of_1e4(dtype):
-    """Logits of +-1e4 through softmax forward, the log loss and its delta:
-    finite, and the loss of a confidently wrong row is -log(eps), the value
-    scikit-learn's clipping gives."""
-    (name,) = _loss_names("softmax")
-    spec = OUTPUT_LOSSES[name]
-    z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, -1e4], [1e4, 1e4, -1e4]], dtype=dtype)
-    y = np.array([[1.0, 0, 0], [1.0, 0, 0], [0, 0, 1.0]], dtype=dtype)
-    w = np.array([1.0, 2.0, 0.5], dtype=dtype)
-    p = z.copy()
-    spec.forward(p, np.zeros(3, dtype=dtype), np.empty((0, 0), dtype=dtype))
-    assert np.all(np.isfinite(p))
-    assert_allclose(p, [[1, 0, 0], [0, 1, 0], [0.5, 0.5, 0]], atol=0)
-    value = loss_sum_of(spec, p, y, w, 0.0)
-    expected = float(log_loss(y, p, sample_weight=w)) * w.sum()
-    assert_allclose(value, expected, rtol=1e-6)
-    assert_allclose(value, -(2.0 + 0.5) * np.log(np.finfo(dtype).eps), rtol=1e-6)
-    delta = np.empty_like(p)
-    spec.delta(p, y, w, 0.0, delta)
-    assert np.all(np.isfinite(delta))
-    assert_allclose(delta, w[:, None] * (p - y), atol=0)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_logistic_at_minus_1e4(dtype):
-    """logistic(-1e4) is 0 and logistic(1e4) is 1, hidden and output; the
-    binary log loss then is -log(eps) per wrong row."""
-    empty = np.empty((0, 0), dtype=dtype)
-    (name,) = _loss_names("logistic")
-    for forward in (
-        HIDDEN_ACTIVATIONS["logistic"].forward,
-        OUTPUT_LOSSES[name].forward,
-    ):
-        z = np.array([[-1e4, 1e4], [-1e4, -1e4]], dtype=dtype)
-        forward(z, np.zeros(2, dtype=dtype), empty)
-        assert_allclose(z, [[0.0, 1.0], [0.0, 0.0]], atol=0)
-    p = z[:, :1].copy()
-    y = np.array([[1.0], [0.0]], dtype=dtype)
-    value = loss_sum_of(OUTPUT_LOSSES[name], p, y, np.ones(2, dtype=dtype), 0.0)
-    assert_allclose(value, float(binary_log_loss(y, p)) * 2, rtol=1e-6)
-    assert_allclose(value, -np.log(np.finfo(dtype).eps), rtol=1e-6)
-
-
-@pytest.mark.parametrize("name", ["silu", "softplus", "elu", "gelu", "tanh"])
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_hidden_activations_at_1e4(name, dtype):
-    """Every activation with an exp inside stays finite at +-1e4, and so does
-    its derivative."""
-    z = np.array([[-1e4, 1e4, -50.0, 50.0]], dtype=dtype)
-    total = z.astype(np.float64)
-    pre = np.empty_like(z)
-    out = z.copy()
-    HIDDEN_ACTIVATIONS[name].forward(out, np.zeros(4, dtype=dtype), pre)
-    f, fprime = _hidden(name)
-    assert_allclose(out, f(total), rtol=1e-6, atol=0)
-    delta = np.ones_like(z)
-    HIDDEN_ACTIVATIONS[name].backward(total.astype(dtype), out, delta)
-    # elu's derivative is a + 1, so at -50 (where a rounds to -1) it is 0,
-    # not 2e-22: an absolute error below eps is what a-based derivatives give
-    assert_allclose(delta, fprime(total), rtol=1e-5, atol=np.finfo(dtype).eps)
-
-
-@requires_sklearn(SKLEARN_SAMPLE_WEIGHT, "sample_weight in its log losses")
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("probability", [0.0, 1.0])
-def test_log_of_zero_guarded_as_sklearn(probability, dtype):
-    """Predicted probabilities of exactly 0 and 1 are clipped to
-    ``[eps, 1 - eps]`` of their dtype, as scikit-learn's log_loss and
-    binary_log_loss do, for matching and mismatching targets."""
-    p2 = np.array([[probability, 1.0 - probability]] * 2, dtype=dtype)
-    y2 = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=dtype)
-    w = np.array([1.0, 3.0], dtype=dtype)
-    (softmax_loss,) = _loss_names("softmax")
-    (logistic_loss,) = _loss_names("logistic")
-    value = loss_sum_of(OUTPUT_LOSSES[softmax_loss], p2, y2, w, 0.0)
-    assert_allclose(value, log_loss(y2, p2, sample_weight=w) * w.sum(), rtol=1e-7)
-    p1, y1 = p2[:, :1].copy(), y2[:, :1].copy()
-    value = loss_sum_of(OUTPUT_LOSSES[logistic_loss], p1, y1, w, 0.0)
-    expected = binary_log_loss(y1, p1, sample_weight=w) * w.sum()
-    assert_allclose(value, expected, rtol=1e-7)
-    assert np.isfinite(value)
 
 
 # ----------------------------------------------------------------------------

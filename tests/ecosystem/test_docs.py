@@ -8,7 +8,7 @@ left behind when the measurements are redone.
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?:e-\d+)?x?")
 
 

@@ -17,13 +17,13 @@ from sklearn import neural_network
 from sklearn.exceptions import ConvergenceWarning
 
 import fastmlp
-from fastmlp import _array_guard, _engine
+from fastmlp import _array_guard, _engine, _registry
 
 RNG = np.random.RandomState(0)
 X = RNG.randn(50, 3)
 Y = RNG.randn(50)
 Y_CLASSES = (Y > 0).astype(int)
-SOLVERS = ["sgd", "adam", "adamw", "lbfgs"]
+SOLVERS = list(_registry.solvers())
 
 
 @pytest.fixture(autouse=True)

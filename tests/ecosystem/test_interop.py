@@ -26,7 +26,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 
 import fastmlp
-from fastmlp import MLPClassifier, MLPRegressor, from_sklearn
+from fastmlp import MLPClassifier, MLPRegressor, _registry, from_sklearn
 
 X, Y_BINARY = make_classification(
     n_samples=120, n_features=6, n_informative=4, random_state=0
@@ -176,7 +176,7 @@ def test_from_sklearn_is_the_same_fitted_model(name):
     _assert_same_fitted_attributes(sk_model, model)
     _assert_same_predictions(sk_model, model, X_fit)
     assert model.validation_loss_curve_ is None
-    network = model._network()
+    network = model._fitted_network()
     assert network.dtype == np.float64
     assert_array_equal(
         model._weights(network), network.pack(sk_model.coefs_, sk_model.intercepts_)
@@ -231,7 +231,7 @@ def test_float32_models_keep_their_dtype(is_classifier):
     sk_model = _fit(sk_class, {}, X32, y)
     model = from_sklearn(sk_model)
     assert all(coef.dtype == np.float32 for coef in model.coefs_)
-    assert model._network().dtype == np.float32
+    assert model._fitted_network().dtype == np.float32
     _assert_same_predictions(sk_model, model, X32, atol=1e-5)
 
 
@@ -254,7 +254,8 @@ def test_feature_names_carry_over():
     "activation, reason",
     [
         (name, f"{name!r} is not one of scikit-learn's activations")
-        for name in ("leaky_relu", "elu", "gelu", "silu", "softplus")
+        for name, spec in _registry.hidden_activations().items()
+        if not spec.sklearn
     ]
     + [
         (["relu", "gelu"], "'gelu' is not one of scikit-learn's activations"),

@@ -40,14 +40,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from conftest import requires_sklearn
+from conftest import requires_sklearn, same_message
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sklearn import neural_network
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import InvalidParameterError
-from test_estimators import _same_message
 
 import fastmlp
 
@@ -60,7 +59,7 @@ pytestmark = requires_sklearn("1.9", "the fuzzing's reference behaviour")
 MAX_EXAMPLES = int(os.environ.get("FASTMLP_FUZZ_EXAMPLES", "400"))
 
 # Where fastmlp deliberately differs from scikit-learn: each key names the
-# difference, each value says why (README and tests/test_reliability.py).
+# difference, each value says why (README and tests/reliability/test_reliability.py).
 # ``_documented`` below decides which one, if any, explains a disagreement.
 DOCUMENTED_DIFFERENCES = {
     "negative sample_weight": (
@@ -77,7 +76,7 @@ DOCUMENTED_DIFFERENCES = {
     "lbfgs warm start to new widths": (
         "a warm start after hidden_layer_sizes changed only widths trains the "
         "fitted network on in fastmlp with every solver "
-        "(tests/test_memory_safety.py); scikit-learn does so with sgd and "
+        "(tests/engine/test_memory_safety.py); scikit-learn does so with sgd and "
         "adam, while its lbfgs unpacks the parameters by the new sizes and "
         "raises a ValueError from a reshape or a broadcast"
     ),
@@ -114,7 +113,7 @@ DOCUMENTED_DIFFERENCES = {
         "beats the previous best validation score keeps the best weights; "
         "scikit-learn returns its last weights through an aliasing of coefs_ "
         "(predictions then differ: no parity check; "
-        "tests/test_parity.py shows the difference)"
+        "tests/parity/test_parity.py shows the difference)"
     ),
     "lbfgs float32": (
         "scikit-learn's lbfgs returns float64 coefficients for float32 data, "
@@ -183,7 +182,7 @@ def _same_error_message(ours, theirs):
             re.match(pattern, str(ours), re.S).groups()
             == re.match(pattern, str(theirs), re.S).groups()
         )
-    return _same_message(ours, theirs)
+    return same_message(ours, theirs)
 
 
 # ----------------------------------------------------------------- inputs
@@ -559,7 +558,7 @@ def _decided_rows(proba, margin):
 
 def _parity_expected(case, history):
     """float64, stochastic solvers, no extreme values: scikit-learn's fit and
-    fastmlp's agree to rounding (tests/test_parity.py), so predictions agree
+    fastmlp's agree to rounding (tests/parity/test_parity.py), so predictions agree
     to 1e-10 even after a few amplifying iterations."""
     return (
         case["dtype"] != "float32"
@@ -703,7 +702,7 @@ def test_each_documented_difference_is_reachable(key):
     }
     if key == "early-stopped warm start":
         pytest.skip(
-            "a difference in weights, not in errors: tests/test_parity.py::"
+            "a difference in weights, not in errors: tests/parity/test_parity.py::"
             "test_warm_start_early_stopping_without_improvement_keeps_best_weights"
         )
     run = runs[key]

@@ -20,7 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import GridSearchCV
 
-from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp import MLPClassifier, MLPRegressor, _registry
 
 skip_unless_sklearn(SKLEARN_CALLBACKS, "sklearn.callback")
 pytest.importorskip("rich")
@@ -30,8 +30,8 @@ from sklearn.callback._progressbar import (  # noqa: E402
     _run_monitors,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-SOLVERS = ["sgd", "adam", "adamw", "lbfgs"]
+REPO = Path(__file__).resolve().parents[2]
+SOLVERS = list(_registry.solvers())
 X_CLF, Y_CLF = make_classification(
     n_samples=120, n_features=6, n_informative=4, n_classes=3, random_state=0
 )
@@ -280,7 +280,8 @@ def test_callback_asking_to_stop_ends_fit_cleanly(solver):
 # ------------------------------------------------------------------ failure
 @pytest.mark.parametrize(
     "solver, method",
-    [(s, "fit") for s in SOLVERS] + [(s, "partial_fit") for s in SOLVERS[:3]],
+    [(s, "fit") for s in SOLVERS]
+    + [(s, "partial_fit") for s in _registry.stochastic_solvers()],
 )
 def test_raising_callback_leaves_a_warm_started_model_unchanged(solver, method):
     model = _model(solver=solver, max_iter=5, warm_start=True).fit(X_CLF, Y_CLF)

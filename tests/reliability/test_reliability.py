@@ -1,9 +1,7 @@
 """Reliability of the estimators: nothing is lost when a call fails, bad and
-edge-case input as a table, and float32 training that stays close to float64.
-
-tests/test_estimators.py holds the first rows of the bad-input table (NaN, inf,
-empty, wrong-length, 3-D, string and complex X; a first set of bad parameters);
-this file extends it and does not repeat those rows.
+edge-case input as a table (the whole table: bad X, bad parameters, bad y and
+sample weights, and the edge cases accepted as scikit-learn accepts them),
+and float32 training that stays close to float64.
 """
 
 import copy
@@ -22,12 +20,12 @@ from conftest import (
     SKLEARN_POISSON,
     SKLEARN_SAMPLE_WEIGHT,
     requires_sklearn,
+    same_message,
 )
 from sklearn import neural_network
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
-from test_estimators import _same_message
 
 import fastmlp
 from fastmlp import _engine
@@ -120,7 +118,7 @@ def _assert_linked_and_predicting(model, X, expected_output):
     """coefs_ and intercepts_ are still the views predict uses, and predict
     gives what it gave before the failed call."""
     params = model._linked_weights[0]
-    assert model._weights(model._network()) is params
+    assert model._weights(model._fitted_network()) is params
     for array in model.coefs_ + model.intercepts_:
         assert np.shares_memory(array, params)
     np.testing.assert_array_equal(_output(model, X), expected_output)
@@ -333,7 +331,7 @@ def test_keyboard_interrupt_keeps_last_completed_epoch(
         _assert_same(getattr(expected, attr), getattr(model, attr), attr)
     if early_stopping:
         _assert_same(expected.validation_scores_, model.validation_scores_)
-    for attr in ("state_1", "state_2", "step", "learning_rate", "epochs"):
+    for attr in ("first_moment", "second_moment", "step", "learning_rate", "epochs"):
         _assert_same(
             getattr(expected._optimizer, attr), getattr(model._optimizer, attr), attr
         )
@@ -362,6 +360,92 @@ def test_keyboard_interrupted_partial_fit_keeps_the_model(interrupt, monkeypatch
 
 # ----------------------------------------------------------------------------
 # 3. bad and edge-case input, as a table
+
+
+# The first rows: bad X and bad parameters, each raised as scikit-learn
+# raises it, on data of their own (120 x 5, three classes).
+X_BAD, Y_BAD = make_classification(
+    n_samples=120, n_features=5, n_informative=3, n_classes=3, random_state=0
+)
+
+
+def _pair(name, **params):
+    params.setdefault("max_iter", 5)
+    params.setdefault("random_state", 0)
+    return getattr(neural_network, name)(**params), getattr(fastmlp, name)(**params)
+
+
+def _nan_at_3_1(X):
+    X = X.copy()
+    X[3, 1] = np.nan
+    return X
+
+
+def _with_inf(X):
+    X = X.copy()
+    X[0, 0] = np.inf
+    return X
+
+
+BAD_FITS = {
+    "nan in X": lambda: (_nan_at_3_1(X_BAD), Y_BAD),
+    "inf in X": lambda: (_with_inf(X_BAD), Y_BAD),
+    "empty X": lambda: (np.empty((0, 5)), np.empty(0)),
+    "y wrong length": lambda: (X_BAD, Y_BAD[:-1]),
+    "3-D X": lambda: (X_BAD.reshape(12, 10, 5), Y_BAD[:12]),
+    "string X": lambda: (np.full((4, 2), "a"), np.array([0, 1, 0, 1])),
+    "complex X": lambda: (X_BAD + 1j, Y_BAD),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FITS)
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_bad_input_raises_like_sklearn(name, case):
+    X, y = BAD_FITS[case]()
+    reference, model = _pair(name)
+    with pytest.raises(Exception) as expected:
+        reference.fit(X, y)
+    with pytest.raises(type(expected.value)) as raised:
+        model.fit(X, y)
+    assert same_message(raised.value, expected.value)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"hidden_layer_sizes": (0,)},
+        {"hidden_layer_sizes": (-3, 2)},
+        {"hidden_layer_sizes": 2.5},
+        {"alpha": -1.0},
+        {"learning_rate_init": 0.0},
+        {"max_iter": 0},
+        {"momentum": 1.5},
+        {"beta_1": 1.0},
+        {"validation_fraction": 1.0},
+        {"n_iter_no_change": 0},
+        {"activation": "softmax"},
+        {"solver": "newton"},
+        {"batch_size": 0},
+    ],
+)
+def test_invalid_parameters_raise_like_sklearn(params):
+    reference, model = _pair("MLPClassifier", **params)
+    with pytest.raises(Exception) as expected:
+        reference.fit(X_BAD, Y_BAD)
+    with pytest.raises(type(expected.value)) as raised:
+        model.fit(X_BAD, Y_BAD)
+    ((name, value),) = params.items()
+    if name in EXTENDED_OPTIONS:
+        # fastmlp accepts more values here, so its list of options is longer
+        message = str(raised.value)
+        assert f"The {name!r} parameter of MLPClassifier" in message
+        assert f"Got {value!r} instead." in message
+    else:
+        assert same_message(raised.value, expected.value)
+
+
+# parameters whose options fastmlp extends beyond scikit-learn's
+EXTENDED_OPTIONS = {"activation", "solver", "learning_rate"}
 
 
 def _set(values, index, value):
@@ -410,7 +494,7 @@ SAME_AS_SKLEARN = [
     ("1e30 in X, sgd regressor", "MLPRegressor", {"solver": "sgd"},
      X_REG * 1e30, Y_REG, None, ValueError, "non-finite parameter weights"),
 ] + [
-    # every numeric parameter out of its range (the ones test_estimators.py
+    # every numeric parameter out of its range (the ones above
     # does not cover)
     (f"{param}={value}", "MLPClassifier", {param: value}, X_CLF, Y_CLF, None,
      _IPE, f"'{param}' parameter")
@@ -534,7 +618,7 @@ def test_bad_input_table_same_as_sklearn(row):
     raised = _fit_raising(getattr(fastmlp, name)(**params), X, y, sample_weight)
     assert type(expected) is error and re.search(message, str(expected))
     assert type(raised) is type(expected)
-    assert _same_message(raised, expected)
+    assert same_message(raised, expected)
 
 
 @pytest.mark.parametrize("row", FASTMLP_ONLY, ids=_table_ids(FASTMLP_ONLY))
@@ -621,7 +705,7 @@ def test_different_number_of_features_later_like_sklearn(how):
         with pytest.raises(ValueError) as raised:
             call(model)
         errors.append(raised.value)
-    assert _same_message(errors[1], errors[0])
+    assert same_message(errors[1], errors[0])
     assert "X has 3 features" in str(errors[1])
 
 
@@ -802,7 +886,7 @@ def test_no_hidden_layer_matches_sklearn(case):
 
 
 def _workloads_module():
-    path = Path(__file__).parents[1] / "benchmarks" / "workloads.py"
+    path = Path(__file__).parents[2] / "benchmarks" / "workloads.py"
     spec = importlib.util.spec_from_file_location("_bench_workloads", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).parents[1] / "benchmarks" / "run.py"
+SCRIPT = Path(__file__).parents[2] / "benchmarks" / "run.py"
 
 
 def _importable(name):
@@ -159,6 +159,8 @@ def test_full_mode_tiny_subset(tmp_path):
         "--no-memory",
         "--repeats",
         "1",
+        "--threads",
+        "1,2,10000",
     )
 
     assert [(r["workload"], r["dtype"]) for r in result["workloads"]] == [
@@ -173,10 +175,21 @@ def test_full_mode_tiny_subset(tmp_path):
         (p["axis"], len(p["median_seconds"])) for p in result["sweep"]["points"]
     ] == [("n_samples", 2)] * 3 + [("width", 2)] * 3
     assert result["startup"] is None and result["jacobian"] is None
-    threads = result["threads"]["rows"]
-    assert [(r["workload"], r["dtype"]) for r in threads] == [("mid", "float32")]
-    assert set(threads[0]["median_seconds"]) == {"1", "2"}
-    assert "Threads: fastmlp's median fit time" in stdout
+    threads = result["threads"]
+    assert [(r["workload"], r["dtype"]) for r in threads["rows"]] == [
+        ("mid", "float32"),
+        ("predict", "float32"),
+    ]
+    counts = [str(t) for t in threads["counts"]]
+    assert counts[0] == "1" and threads["not_measured"] == [10**4]
+    mid, predict = threads["rows"]
+    assert list(mid["median_seconds"]) == counts == list(predict["speedup"])
+    assert set(mid["model_speedup"]) == set(counts) | {"16", "64"}
+    assert set(mid["row_split_best"]) == {"16", "64"}
+    assert mid["bit_identical"] and predict["bit_identical"]
+    assert threads["free_cores_control"]["threads"] == max(threads["counts"])
+    assert "Threads: fastmlp's speed-up against one thread" in stdout
+    assert "16 cores, model" in stdout
     scale = result["scale"]
     assert scale["rows"] == 20_000 and scale["input_mb"] > 0
     assert scale["train_accuracy"] > 0.5

@@ -64,7 +64,7 @@ def test_split_batches_train_as_the_whole_batch(monkeypatch, solver, loss, dtype
     tol = 1e-12 if dtype == np.float64 else 2e-5
     assert_allclose(split, whole, rtol=tol, atol=tol)
     assert_allclose(split_losses, whole_losses, rtol=tol)
-    assert_allclose(split_opt.state_1, whole_opt.state_1, rtol=tol, atol=tol)
+    assert_allclose(split_opt.first_moment, whole_opt.first_moment, rtol=tol, atol=tol)
     assert split_opt.step == whole_opt.step == (0 if solver == "sgd" else 10)
 
 

@@ -1,0 +1,336 @@
+"""The thread section: fastmlp's speed-up against one thread, measured for
+each thread count up to the machine's cores, and a cost model built from
+measured per-part times that predicts it for more cores.
+
+A mini-batch of a large enough network is trained as ``P`` row parts
+(``fastmlp._engine.batch_parts``: the network and the batch size fix ``P``);
+``T`` threads take ``ceil(P / T)`` parts each, then the optimizer step, cut
+into ``P`` parameter ranges, the same way. The model, per fit::
+
+    fit(T) = serial + batches x (ceil(P/T) x (part + update / P) + handover(T))
+    handover(T) = 2 x (latency + (min(T, P) - 2) x submit)   (0 for T = 1)
+
+with, all measured here on one thread: ``part``, one part's forward and
+backward pass (``forward_backward`` on ``B / P`` rows, B the batch size);
+``update``, the optimizer step summing ``P`` part gradients over every
+parameter; ``latency``, a round trip to a worker thread, and ``submit``, the
+cost of one more hand-over in a phase; ``serial``, the one-thread fit time
+less ``batches x (P x part + update)`` (validation, loss curve, Python per
+batch). It ignores what more cores share (memory bandwidth, caches, clock
+boost), so it is an upper bound where the parts stream the weights. It also
+gives the best any row split could do on ``T`` cores: ``P = T`` parts of
+``B / T`` rows (``row_split_best``), from measured times of such parts.
+"""
+
+import contextlib
+import math
+import os
+import statistics
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import libraries
+import measure
+import numpy as np
+import workloads
+from sklearn.exceptions import ConvergenceWarning
+
+#: Thread counts the model predicts beyond the measured ones.
+PREDICTED = (16, 64)
+
+
+@contextlib.contextmanager
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _engine_problem(workload, dtype):
+    """The workload's network, data and parameters as the engine takes them."""
+    from fastmlp import _engine
+
+    X, _, y, _ = workloads.make_data(workload, dtype)
+    if workload.task == "regression":
+        loss, Y = "squared_error", y.reshape(-1, 1)
+    elif workload.task == "binary":
+        loss, Y = "binary_log_loss", y.reshape(-1, 1).astype(dtype)
+    else:
+        loss, Y = "log_loss", np.eye(workload.n_classes, dtype=dtype)[y]
+    units = workload.units
+    net = _engine.Network(units, ["relu"] * (len(units) - 2), loss, dtype)
+    rng = np.random.default_rng(0)
+    params = (rng.normal(size=net.n_params) * 0.05).astype(dtype)
+    return net, X, Y, params
+
+
+def part_times(workload, dtype, part_counts, tiny=False):
+    """One-thread seconds (medians) of a part's forward and backward pass
+    for each number of parts ``P`` of a batch (``part_P``), and of the
+    optimizer step over ``P`` part gradients (``update_P``)."""
+    from threadpoolctl import threadpool_limits
+
+    from fastmlp import _compilation, _engine
+    from fastmlp.kernels import network as kernels
+
+    net, X, Y, params = _engine_problem(workload, dtype)
+    X = _engine.read_only(X, dtype)
+    Y = _engine.read_only(Y, dtype)
+    w = _engine.read_only(np.ones(X.shape[0]), dtype)
+    batch = workloads.COMMON["batch_size"]
+    rows = _engine.read_only(np.random.default_rng(1).permutation(X.shape[0]))
+    key = net.compile_key("part_gradient", X)
+    calls = {}
+    with threadpool_limits(limits=1, user_api="blas"):
+        for parts in part_counts:
+            size = -(-batch // parts)
+            work = net.allocate_work(size, True)
+            grads = np.empty(net.n_params, dtype)
+            starts = iter(range(0, X.shape[0] - size, size))
+
+            def one(size=size, work=work, grads=grads, starts=starts):
+                start = next(starts, None)
+                if start is None:
+                    start = 0
+                _compilation.call(
+                    kernels.part_gradient, key, (X, Y, w), rows, start,
+                    start + size, True, params, grads, net.bundle,
+                    net.no_dropout(), -1, work,
+                )  # fmt: skip
+
+            calls[f"part_{parts}"] = one
+            # the optimizer step over P part gradients (adam)
+            optimizer = _engine.OptimizerState(
+                "adam", net.n_params, dtype, learning_rate_init=1e-3
+            )
+            all_grads = np.zeros((parts, net.n_params), dtype)
+            trainer_like = _engine.StochasticTrainer.__new__(_engine.StochasticTrainer)
+            trainer_like.optimizer, trainer_like.alpha = optimizer, 1e-4
+            bundle = trainer_like._optimizer_bundle()
+            updated = params.copy()
+
+            def step(all_grads=all_grads, bundle=bundle, updated=updated):
+                _compilation.call(
+                    kernels.range_update, net.compile_key("range_update"),
+                    updated, all_grads,
+                    net.n_coefs, float(batch), bundle, 1, 0, net.n_params,
+                )  # fmt: skip
+
+            calls[f"update_{parts}"] = step
+        # every call in turn, round after round, so that a busy spell of a
+        # shared machine falls on all of them alike; medians
+        times = {name: [] for name in calls}
+        for round_ in range(3 if tiny else 15):
+            names = list(calls)
+            shift = round_ % len(names)
+            for name in names[shift:] + names[:shift]:
+                calls[name]()  # warm (compile on the first round)
+                for _ in range(3):
+                    begin = time.perf_counter()
+                    calls[name]()
+                    times[name].append(time.perf_counter() - begin)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def handover_times(samples=400):
+    """A round trip to a worker thread (``latency``) and the cost of one more
+    submitted job (``submit``), in seconds."""
+
+    def nothing():
+        return None
+
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(20):
+            pool.submit(nothing).result()
+        trips = []
+        for _ in range(samples):
+            start = time.perf_counter()
+            pool.submit(nothing).result()
+            trips.append(time.perf_counter() - start)
+        submits = []
+        for _ in range(samples // 8):
+            start = time.perf_counter()
+            jobs = [pool.submit(nothing) for _ in range(8)]
+            submits.append((time.perf_counter() - start) / 8)
+            for job in jobs:
+                job.result()
+    return {"latency": statistics.median(trips), "submit": statistics.median(submits)}
+
+
+def free_cores_control(threads, repeats=3):
+    """How much faster ``threads`` threads ran the same one-thread NumPy
+    products concurrently than one after the other (median of ``repeats``):
+    near ``threads`` when the machine has that many free cores, near 1 when
+    other work holds them (then no code can show a speed-up)."""
+    import threading
+
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((100, 784)), rng.random((784, 512))
+    outs = [np.empty((100, 512)) for _ in range(threads)]
+
+    def work(i):
+        for _ in range(40):
+            np.dot(a, b, out=outs[i])
+
+    ratios = []
+    with threadpool_limits(limits=1, user_api="blas"):
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for i in range(threads):
+                work(i)
+            serial = time.perf_counter() - start
+            start = time.perf_counter()
+            workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            ratios.append(serial / (time.perf_counter() - start))
+    return statistics.median(ratios)
+
+
+def model_seconds(serial, batches, parts, part, update, handover, threads):
+    """The model's fit time with ``parts`` parts on ``threads`` threads (see
+    the module)."""
+    hand = 0.0
+    if threads > 1 and parts > 1:
+        used = min(threads, parts)
+        hand = 2 * (handover["latency"] + (used - 2) * handover["submit"])
+    rounds = math.ceil(parts / threads)
+    return serial + batches * (rounds * (part + update / parts) + hand)
+
+
+def _fit_seconds(workload, dtype, counts, repeats):
+    from threadpoolctl import threadpool_limits
+
+    X, _, y, _ = workloads.make_data(workload, dtype)
+
+    def fit_on(threads):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            return libraries.estimator("fastmlp", workload).fit(X, y)
+
+    fit_on(1)  # compile, warm
+    calls = {threads: (lambda t=threads: fit_on(t)) for threads in counts}
+    seconds, models = measure.alternate(calls, repeats)
+    weights = [
+        np.concatenate([c.ravel() for c in m.coefs_ + m.intercepts_])
+        for m in models.values()
+    ]
+    same = all(np.array_equal(weights[0], other) for other in weights[1:])
+    return measure.medians(seconds), same
+
+
+def _predict_seconds(workload, dtype, counts, repeats):
+    from threadpoolctl import threadpool_limits
+
+    X, X_fit, _, y_fit = workloads.make_data(workload, dtype)
+    model = libraries.estimator("fastmlp", workload).fit(X_fit, y_fit)
+
+    def predict_on(threads):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            return model.predict_proba(X)
+
+    predict_on(1)
+    calls = {threads: (lambda t=threads: predict_on(t)) for threads in counts}
+    seconds, probas = measure.alternate(calls, repeats)
+    values = list(probas.values())
+    same = all(np.array_equal(values[0], other) for other in values[1:])
+    return measure.medians(seconds), same
+
+
+def _train_row(workload, dtype, measured, repeats, handover, tiny):
+    from fastmlp import _engine
+
+    median, same = _fit_seconds(workload, dtype, measured, repeats)
+    batch = workloads.COMMON["batch_size"]
+    net, *_ = _engine_problem(workload, dtype)
+    parts = _engine.batch_parts(net, batch)
+    top = max([*measured, *PREDICTED])
+    split_counts = sorted({1, parts, *[p for p in (2, 4, 8, 16) if p <= top]})
+    times = part_times(workload, dtype, split_counts, tiny)
+    batches = workload.epochs * math.ceil(workload.n_samples / batch)
+    # what is not the parts' work: the one-thread fit less its batches (at
+    # least 0: the parts' times, measured apart, can exceed a busy fit's)
+    serial = max(
+        0.0,
+        median[1]
+        - batches * (parts * times[f"part_{parts}"] + times[f"update_{parts}"]),
+    )
+
+    def model(p, threads):
+        return model_seconds(
+            serial, batches, p, times[f"part_{p}"], times[f"update_{p}"],
+            handover, threads,
+        )  # fmt: skip
+
+    whole = model(1, 1)  # the same fit with whole batches, one thread
+    best = {}
+    for cores in PREDICTED:
+        options = {p: whole / model(p, cores) for p in split_counts}
+        p_best = max(options, key=options.get)
+        best[str(cores)] = {"parts": p_best, "speedup": options[p_best]}
+    return {
+        "workload": workload.name,
+        "kind": "train",
+        "dtype": np.dtype(dtype).name,
+        "parts": parts,
+        "batches": batches,
+        "median_seconds": {str(t): v for t, v in median.items()},
+        "speedup": {str(t): median[1] / median[t] for t in median},
+        "bit_identical": same,
+        "part_seconds": times,
+        "serial_seconds": serial,
+        "model_speedup": {
+            str(t): model(parts, 1) / model(parts, t) for t in [*measured, *PREDICTED]
+        },
+        "row_split_best": best,
+    }
+
+
+def scaling(steps, counts, repeats, tiny=False):
+    """The thread section: for each ``(workload, dtype)``, the median fit
+    (predict: ``predict_proba``) time on each of ``counts`` threads (those up
+    to the machine's cores), the speed-up against one thread, whether the
+    results are bit-identical, and, for training, the cost model's
+    prediction next to each measurement and for ``PREDICTED`` cores."""
+    cores = os.cpu_count() or 1
+    measured = sorted({1, *[c for c in counts if c <= cores]})
+    skipped = sorted(c for c in counts if c > cores)
+    handover = handover_times(100 if tiny else 400)
+    load = os.getloadavg()[0]
+    rows = []
+    with _quiet():
+        for workload, dtype in steps:
+            if workload.kind == "train":
+                row = _train_row(workload, dtype, measured, repeats, handover, tiny)
+                rows.append(row)
+                continue
+            median, same = _predict_seconds(workload, dtype, measured, repeats)
+            rows.append(
+                {
+                    "workload": workload.name,
+                    "kind": "predict",
+                    "dtype": np.dtype(dtype).name,
+                    "median_seconds": {str(t): v for t, v in median.items()},
+                    "speedup": {str(t): median[1] / median[t] for t in median},
+                    "bit_identical": same,
+                }
+            )
+    top = max(measured)
+    return {
+        "repeats": repeats,
+        "cores": cores,
+        "free_cores_control": {
+            "threads": top,
+            "speedup": free_cores_control(top) if top > 1 else 1.0,
+        },
+        "counts": measured,
+        "not_measured": skipped,
+        "predicted": list(PREDICTED),
+        "handover_seconds": handover,
+        "load_average": [load, os.getloadavg()[0]],
+        "rows": rows,
+    }

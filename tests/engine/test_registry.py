@@ -1,0 +1,138 @@
+"""The registry of building blocks: every table derives from its specs, and
+adding an activation is one spec plus its two kernels (README, *How it
+works*), checked by registering a throwaway one in a temporary registry."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from sklearn.utils._param_validation import InvalidParameterError
+
+import fastmlp
+from fastmlp import _registry
+
+# the throwaway activation's kernels, in a module of their own: softsign,
+# f(z) = z / (1 + |z|), f'(z) = (1 - |f(z)|)^2 from the output
+THROWAWAY_KERNELS = """
+from fastmlp.kernels._compile import kernel
+
+
+@kernel
+def softsign_forward(z, bias, pre):
+    one = z.dtype.type(1.0)
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            value = z[i, j] + bias[j]
+            z[i, j] = value / (one + abs(value))
+
+
+@kernel
+def softsign_backward(pre, a, delta):
+    one = a.dtype.type(1.0)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            slope = one - abs(a[i, j])
+            delta[i, j] = delta[i, j] * slope * slope
+"""
+
+# register, then train and predict, in a fresh process: the compiled loops
+# hold the kernels registered when fastmlp.kernels is first imported
+THROWAWAY_SCRIPT = """
+import numpy as np
+from fastmlp import MLPRegressor, _registry
+
+def softsign(z):
+    return z / (1 + np.abs(z))
+
+with _registry.temporary_registry() as registry:
+    registry.add(_registry.ActivationSpec(
+        "softsign",
+        ("throwaway_kernels:softsign_forward", "throwaway_kernels:softsign_backward"),
+        init_factor=6.0, sklearn=None, doc="z / (1 + |z|)",
+    ))
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    y = softsign(X @ np.array([1.0, -2.0, 0.5]))
+    model = MLPRegressor(
+        hidden_layer_sizes=(4,), activation="softsign", solver="lbfgs",
+        max_iter=30, random_state=0,
+    ).fit(X, y)
+    hidden = softsign(X @ model.coefs_[0] + model.intercepts_[0])
+    expected = hidden @ model.coefs_[1] + model.intercepts_[1]
+    np.testing.assert_allclose(model.predict(X), expected.ravel(), rtol=1e-12)
+    assert model.loss_ < np.mean(y**2) / 2  # it trained
+    assert "softsign" in _registry.hidden_activations()
+    print("trained")
+assert "softsign" not in _registry.hidden_activations()
+"""
+
+
+def test_throwaway_activation_trains_from_a_temporary_registry(tmp_path):
+    """README's steps to add an activation: two kernels and one spec; the
+    estimators' validation and the compiled loops find it. Its own numba
+    cache directory, so that no compiled loop holding the throwaway kernel
+    lands in fastmlp's cache."""
+    (tmp_path / "throwaway_kernels.py").write_text(THROWAWAY_KERNELS)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"))
+    env["FASTMLP_KERNELS"] = "specialized"  # compile only what it uses
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(tmp_path), os.path.dirname(os.path.dirname(fastmlp.__file__))]
+        + [p for p in [os.environ.get("PYTHONPATH")] if p]
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", textwrap.dedent(THROWAWAY_SCRIPT)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "trained" in result.stdout
+
+
+def test_temporary_registry_leaves_the_registry_in_use():
+    import fastmlp.kernels.network  # noqa: F401  (the compiled loops exist now)
+
+    before = dict(_registry.hidden_activations())
+    spec = before["relu"]._replace(name="relu_copy")
+    options = fastmlp.MLPRegressor._parameter_constraints["activation"][0].options
+    with _registry.temporary_registry() as registry:
+        with pytest.raises(RuntimeError, match="before the first fit"):
+            registry.add(spec)
+        registry.activations[spec.name] = spec  # what add does before a fit
+        assert "relu_copy" in _registry.hidden_activations()
+        assert "relu_copy" in options  # validation reads the registry in use
+    assert _registry.hidden_activations() == before
+    assert "relu_copy" not in options
+    with pytest.raises(InvalidParameterError, match="relu_copy"):
+        fastmlp.MLPRegressor(activation="relu_copy").fit([[0.0]], [0.0])
+
+
+def test_tables_derive_from_the_specs():
+    """Validation, the kernels' tables and the docs list every spec."""
+    from fastmlp.kernels.activations import ACTIVATION_CODES
+    from fastmlp.kernels.losses import LOSS_CODES
+    from fastmlp.kernels.optimizers import SOLVER_CODES
+
+    activations, losses, solvers = (
+        _registry.hidden_activations(),
+        _registry.losses(),
+        _registry.solvers(),
+    )
+    assert list(ACTIVATION_CODES) == list(activations)
+    assert list(LOSS_CODES) == list(losses)
+    assert list(SOLVER_CODES) == list(_registry.stochastic_solvers())
+    constraints = fastmlp.MLPRegressor._parameter_constraints
+    assert set(constraints["activation"][0].options) == set(activations)
+    assert set(constraints["solver"][0].options) == set(solvers)
+    assert set(constraints["loss"][0].options) == set(_registry.regressor_losses())
+    for name in [*activations, *solvers, *_registry.regressor_losses()]:
+        assert f"- '{name}':" in fastmlp.MLPRegressor.__doc__
+    for name, spec in activations.items():
+        model = fastmlp.MLPRegressor(hidden_layer_sizes=(3,), activation=name)
+        model.set_params(max_iter=1, solver="lbfgs").fit(np.eye(3), [0.0, 1.0, 2.0])
+        bound = np.sqrt(spec.init_factor / 6)  # fan_in + fan_out = 3 + 3
+        assert np.abs(model._best_coefs[0]).max() <= bound
