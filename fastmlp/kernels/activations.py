@@ -64,15 +64,11 @@ def logistic_backward(pre, a, delta):
 
 @kernel
 def tanh_forward(z, bias, pre):
-    # tanh|x| = -t / (2 + t), t = expm1(-2|x|) in (-1, 0]: one formula for
-    # every x (no select between two quotients), one rounded quotient in the
-    # dtype, within 3 ulp (fastmath.tanh spends a correction step on 2 ulp)
-    two = z.dtype.type(2.0)
+    # fastmath.tanh (2 ulp); the cheaper -t / (2 + t), t = expm1(-2|x|),
+    # measured 6-9% faster per epoch but up to 3.45 ulp off
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            value = z[i, j] + bias[j]
-            t = fastmath.expm1(-two * abs(value))
-            z[i, j] = np.copysign(-t / (two + t), value)
+            z[i, j] = fastmath.tanh(z[i, j] + bias[j])
 
 
 @kernel
