@@ -74,8 +74,9 @@ def network_bundle(units, activation_codes, loss_code, loss_param, kernels=None)
 class OptimizerBundle(NamedTuple):
     """An optimizer's settings and state for one epoch of compiled training.
 
-    ``state_1`` and ``state_2`` are SGD's velocity (and an empty array) or
-    Adam's first and second moments; the other fields are scikit-learn's
+    ``first_moment`` and ``second_moment`` are SGD's velocity (and an empty
+    array) or Adam's first and second moments (the names of the estimator's
+    optimizer state); the other fields are scikit-learn's
     parameters of the same names (``solver`` as a code of
     ``optimizers.SOLVER_CODES``, ``alpha`` the L2 penalty or AdamW's decay).
     """
@@ -88,5 +89,5 @@ class OptimizerBundle(NamedTuple):
     beta_1: float
     beta_2: float
     epsilon: float
-    state_1: np.ndarray
-    state_2: np.ndarray
+    first_moment: np.ndarray
+    second_moment: np.ndarray

@@ -308,15 +308,16 @@ def optimizer_update(params, grads, n_coefs, weight_sum, optimizer, step, begin,
     params = params[begin:end]
     n_range_coefs = coefs_in_range(n_coefs, begin, end)
     norm = squared_norm(params[:n_range_coefs])
+    first_moment = o.first_moment[begin:end]
     if o.solver == SGD:
         sgd_step(
-            params, summed, o.state_1[begin:end], n_range_coefs, o.alpha, weight_sum,
+            params, summed, first_moment, n_range_coefs, o.alpha, weight_sum,
             o.learning_rate, o.momentum, o.nesterov,
         )  # fmt: skip
         return norm
     decay = o.learning_rate * o.alpha if o.solver == ADAMW else 0.0
     adam_step(
-        params, summed, o.state_1[begin:end], o.state_2[begin:end], n_range_coefs,
+        params, summed, first_moment, o.second_moment[begin:end], n_range_coefs,
         l2_alpha(o.solver, o.alpha), weight_sum,
         adam_learning_rate(o.learning_rate, o.beta_1, o.beta_2, step), o.beta_1,
         o.beta_2, o.epsilon, decay,
