@@ -610,7 +610,7 @@ class StochasticTrainer:
             guard.check_params(network, self.grads[part], "grads")
             guard.check_work(network, self.work[part], part_rows, dense_input, dropout)
         guard.check_params(network, optimizer.first_moment, "optimizer state")
-        if not optimizer.sgd:
+        if optimizer.spec.moments == 2:
             guard.check_params(network, optimizer.second_moment, "optimizer state")
         guard.check_array(
             self.dropout, "dropout", np.float64, (len(network.activations),)
@@ -711,7 +711,7 @@ class StochasticTrainer:
                 results = on_parts(part_gradient, [(*p, batch) for p in parts])
                 loss_sum = sum(loss * w for loss, w in results if w > 0)
                 weight_sum = sum(w for _, w in results)
-                step = opt.step + (not opt.sgd)
+                step = opt.step + opt.spec.counts_updates
                 update = (self.params, self.grads, net.n_coefs, weight_sum)
                 update += (optimizer, step)
                 norms = on_parts(
@@ -756,7 +756,7 @@ class OptimizerState:
         epsilon=1e-8,
         max_iter=200,
     ):
-        from fastmlp.kernels.optimizers import SGD, SOLVER_CODES
+        from fastmlp.kernels.optimizers import SOLVER_CODES
 
         self.solver_code = SOLVER_CODES[solver]
         self.max_iter = max_iter
@@ -772,8 +772,16 @@ class OptimizerState:
         self.epsilon = float(epsilon)
         self.step = 0
         self.first_moment = np.zeros(n_params, dtype=dtype)
-        self.sgd = self.solver_code == SGD
-        self.second_moment = np.zeros(0 if self.sgd else n_params, dtype=dtype)
+        moments = self.spec.moments
+        self.second_moment = np.zeros(n_params if moments == 2 else 0, dtype=dtype)
+
+    @property
+    def spec(self):
+        """The solver's spec (``fastmlp._registry.SolverSpec``)."""
+        from fastmlp.kernels.optimizers import SOLVER_CODES
+
+        name = next(n for n, code in SOLVER_CODES.items() if code == self.solver_code)
+        return _registry.solvers()[name]
 
     def arrays(self):
         """The state arrays the compiled steps update in place."""
@@ -784,6 +792,7 @@ class OptimizerState:
         for old, new in (("state_1", "first_moment"), ("state_2", "second_moment")):
             if old in state:
                 state[new] = state.pop(old)
+        state.pop("sgd", None)  # now the solver's spec says
         self.__dict__.update(state)
 
     def make_writable(self):
@@ -801,14 +810,14 @@ class OptimizerState:
             self.learning_rate = (
                 float(self.learning_rate_init) * 0.5 * (1.0 + np.cos(np.pi * progress))
             )
-        elif self.sgd and self.lr_schedule == "invscaling":
+        elif self.spec.learning_rate_schedules and self.lr_schedule == "invscaling":
             self.learning_rate = (
                 float(self.learning_rate_init) / (time_step + 1) ** self.power_t
             )
 
     def trigger_stopping(self, msg, verbose):
         """Decide whether to stop when no improvement was seen (adaptive: /5)."""
-        if not self.sgd or self.lr_schedule != "adaptive":
+        if not self.spec.learning_rate_schedules or self.lr_schedule != "adaptive":
             if verbose:
                 print(msg + " Stopping.")
             return True

@@ -112,18 +112,35 @@ class SolverSpec(NamedTuple):
     name : str
         The value of the estimators' ``solver`` parameter.
     kernels : str or None
-        ``"module:CODE"`` of the code that selects its compiled update step
-        (stochastic solvers), or None (L-BFGS runs in scipy).
+        ``"module:function"`` of its compiled update rule (stochastic
+        solvers; the signature is in ``fastmlp/kernels/optimizers.py``), or
+        None (L-BFGS runs in scipy).
     sklearn : str
         scikit-learn's solver of the same name, or the nearest one.
     doc : str
         One line for the parameter docs.
+    moments : int
+        How many state arrays of the parameters' size the rule updates: 1
+        (``first_moment``: SGD's velocity) or 2 (and ``second_moment``).
+    learning_rate_schedules : bool
+        Whether ``learning_rate='invscaling'`` and ``'adaptive'`` apply (as
+        in scikit-learn, SGD's only).
+    decoupled_decay : bool
+        Whether ``alpha`` is a decoupled weight decay applied by the rule
+        instead of an L2 term in the loss and the gradient (AdamW).
+    counts_updates : bool
+        Whether the rule reads the number of the update (Adam's bias
+        correction); the count then advances with every batch.
     """
 
     name: str
     kernels: object
     sklearn: str
     doc: str
+    moments: int = 1
+    learning_rate_schedules: bool = False
+    decoupled_decay: bool = False
+    counts_updates: bool = False
 
     @property
     def stochastic(self):
@@ -229,15 +246,31 @@ _LOSSES = (
 _OPTIMIZERS = "fastmlp.kernels.optimizers"
 _SOLVERS = (
     SolverSpec("lbfgs", None, "lbfgs", "quasi-Newton L-BFGS (scipy's), full batch"),
-    SolverSpec("sgd", f"{_OPTIMIZERS}:SGD", "sgd", "stochastic gradient descent"),
-    SolverSpec("adam", f"{_OPTIMIZERS}:ADAM", "adam", "Adam"),
+    SolverSpec(
+        "sgd",
+        f"{_OPTIMIZERS}:sgd_update",
+        "sgd",
+        "stochastic gradient descent",
+        learning_rate_schedules=True,
+    ),
+    SolverSpec(
+        "adam",
+        f"{_OPTIMIZERS}:adam_update",
+        "adam",
+        "Adam",
+        moments=2,
+        counts_updates=True,
+    ),
     SolverSpec(
         "adamw",
-        f"{_OPTIMIZERS}:ADAMW",
+        f"{_OPTIMIZERS}:adamw_update",
         "adam",
         "AdamW, Adam with decoupled weight decay: ``alpha`` shrinks the "
         "coefficients by ``learning_rate * alpha`` per step instead of adding "
         "an L2 term to the loss",
+        moments=2,
+        decoupled_decay=True,
+        counts_updates=True,
     ),
 )
 

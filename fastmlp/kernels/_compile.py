@@ -166,7 +166,10 @@ class _LinkedKernel(CPUDispatcher):
 
 
 def _trampoline_for(linked):
-    parameters = ", ".join(inspect.signature(linked.py_func).parameters)
+    parameters = ", ".join(
+        ("*" if parameter.kind == parameter.VAR_POSITIONAL else "") + name
+        for name, parameter in inspect.signature(linked.py_func).parameters.items()
+    )
     name = f"call_{linked.py_func.__name__}"
     namespace = {"linked": linked}
     exec(f"def {name}({parameters}):\n    return linked({parameters})", namespace)
@@ -198,7 +201,7 @@ def make_switch(kernels):
         lines += [f"    if code == {code}:", f"        return kernel_{code}(*args)"]
     lines.append(f"    return kernel_{last}(*args)")
     exec("\n".join(lines), namespace)  # source built above from the registry
-    return njit(error_model="numpy")(namespace[name])
+    return kernel(namespace[name])
 
 
 def _switch_name(kernels):

@@ -57,14 +57,12 @@ from fastmlp.kernels.dense import (
 )
 from fastmlp.kernels.losses import OUTPUT_LOSSES
 from fastmlp.kernels.optimizers import (
-    ADAMW,
-    SGD,
-    adam_learning_rate,
-    adam_step,
+    COUNTS_UPDATES,
+    DECOUPLED_DECAY,
     coefs_in_range,
     finish_gradient,
-    sgd_step,
     squared_norm,
+    update_rule,
 )
 from fastmlp.kernels.sums import pairwise_sum
 
@@ -308,19 +306,9 @@ def optimizer_update(params, grads, n_coefs, weight_sum, optimizer, step, begin,
     params = params[begin:end]
     n_range_coefs = coefs_in_range(n_coefs, begin, end)
     norm = squared_norm(params[:n_range_coefs])
-    first_moment = o.first_moment[begin:end]
-    if o.solver == SGD:
-        sgd_step(
-            params, summed, first_moment, n_range_coefs, o.alpha, weight_sum,
-            o.learning_rate, o.momentum, o.nesterov,
-        )  # fmt: skip
-        return norm
-    decay = o.learning_rate * o.alpha if o.solver == ADAMW else 0.0
-    adam_step(
-        params, summed, first_moment, o.second_moment[begin:end], n_range_coefs,
-        l2_alpha(o.solver, o.alpha), weight_sum,
-        adam_learning_rate(o.learning_rate, o.beta_1, o.beta_2, step), o.beta_1,
-        o.beta_2, o.epsilon, decay,
+    update_rule(
+        o.solver, params, summed, o.first_moment[begin:end],
+        o.second_moment[begin:end], n_range_coefs, o, weight_sum, step,
     )  # fmt: skip
     return norm
 
@@ -333,9 +321,9 @@ def _add_into(target, values):
 
 @kernel
 def l2_alpha(solver, alpha):
-    """The L2 penalty's strength: ``alpha``, except for AdamW, whose ``alpha``
-    is a decoupled weight decay instead."""
-    return 0.0 if solver == ADAMW else alpha
+    """The L2 penalty's strength: ``alpha``, except for a solver whose
+    ``alpha`` is a decoupled weight decay instead (AdamW)."""
+    return 0.0 if DECOUPLED_DECAY[solver] else alpha
 
 
 @entry_point
@@ -373,7 +361,7 @@ def train_epoch(
         data_loss, weight_sum = forward_backward(
             data, rows, start, stop, shuffled, params, grads, net, dropout, -1, work
         )
-        if optimizer.solver != SGD:
+        if COUNTS_UPDATES[optimizer.solver]:
             step += 1
         norm = optimizer_update(
             params, part_grads, n_coefs, weight_sum, optimizer, step, 0, params.shape[0]

@@ -23,17 +23,7 @@ shrunk by ``decay = learning_rate * weight_decay`` (PyTorch's order).
 import numpy as np
 
 from fastmlp import _registry
-from fastmlp.kernels._compile import kernel
-
-SGD = 0
-ADAM = 1
-ADAMW = 2
-# the stochastic solvers of fastmlp._registry, each with its code
-SOLVER_CODES = {
-    spec.name: _registry.resolve(spec.kernels)
-    for spec in _registry.solvers().values()
-    if spec.stochastic
-}
+from fastmlp.kernels._compile import kernel, make_switch
 
 
 @kernel
@@ -132,3 +122,50 @@ def adam_step(
 def coefs_in_range(n_coefs, begin, end):
     """How many of ``params[begin:end]`` are coefficients (the first n_coefs)."""
     return min(max(n_coefs - begin, 0), end - begin)
+
+
+# The update rules: one per stochastic solver of fastmlp._registry, named by
+# its spec, all with this signature: the parameters, their raw gradients and
+# the first and second moments (the state arrays) of a range of the flat
+# vector, how many of its entries are coefficients, the optimizer bundle
+# (settings), the batch's weight sum, and the number of this update (from 1).
+
+
+@kernel
+def sgd_update(params, grads, first, second, n_penalized, o, scale, step):
+    """SGD with (Nesterov) momentum; ``first`` is the velocity."""
+    sgd_step(
+        params, grads, first, n_penalized, o.alpha, scale, o.learning_rate,
+        o.momentum, o.nesterov,
+    )  # fmt: skip
+
+
+@kernel
+def adam_update(params, grads, first, second, n_penalized, o, scale, step):
+    """Adam with the L2 term in the gradient."""
+    adam_step(
+        params, grads, first, second, n_penalized, o.alpha, scale,
+        adam_learning_rate(o.learning_rate, o.beta_1, o.beta_2, step), o.beta_1,
+        o.beta_2, o.epsilon, 0.0,
+    )  # fmt: skip
+
+
+@kernel
+def adamw_update(params, grads, first, second, n_penalized, o, scale, step):
+    """AdamW: no L2 term; the coefficients decay by ``learning_rate * alpha``."""
+    adam_step(
+        params, grads, first, second, n_penalized, 0.0, scale,
+        adam_learning_rate(o.learning_rate, o.beta_1, o.beta_2, step), o.beta_1,
+        o.beta_2, o.epsilon, o.learning_rate * o.alpha,
+    )  # fmt: skip
+
+
+# the stochastic solvers in registry order: a solver's code is its index
+_STOCHASTIC = [s for s in _registry.solvers().values() if s.stochastic]
+SOLVER_CODES = {spec.name: code for code, spec in enumerate(_STOCHASTIC)}
+#: per code: whether ``alpha`` is a decoupled weight decay (no L2 term)
+DECOUPLED_DECAY = np.array([spec.decoupled_decay for spec in _STOCHASTIC])
+#: per code: whether the rule reads the update's number (the count advances)
+COUNTS_UPDATES = np.array([spec.counts_updates for spec in _STOCHASTIC])
+#: ``update_rule(code, *args)``: the rule of solver ``code``
+update_rule = make_switch([_registry.resolve(spec.kernels) for spec in _STOCHASTIC])

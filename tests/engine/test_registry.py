@@ -1,6 +1,7 @@
 """The registry of building blocks: every table derives from its specs, and
-adding an activation is one spec plus its two kernels (README, *How it
-works*), checked by registering a throwaway one in a temporary registry."""
+adding an activation is one spec plus its two kernels, an optimizer one spec
+plus its update rule (docs/user_guide/how_it_works.md), checked by
+registering throwaway ones in a temporary registry."""
 
 import os
 import subprocess
@@ -70,12 +71,11 @@ assert "softsign" not in _registry.hidden_activations()
 """
 
 
-def test_throwaway_activation_trains_from_a_temporary_registry(tmp_path):
-    """README's steps to add an activation: two kernels and one spec; the
-    estimators' validation and the compiled loops find it. Its own numba
-    cache directory, so that no compiled loop holding the throwaway kernel
-    lands in fastmlp's cache."""
-    (tmp_path / "throwaway_kernels.py").write_text(THROWAWAY_KERNELS)
+def _run_in_fresh_process(tmp_path, module_name, kernels, script):
+    """Write ``kernels`` as ``module_name``, then run ``script`` in a fresh
+    process with its own numba cache, so that no compiled loop holding a
+    throwaway kernel lands in fastmlp's cache; return its stdout."""
+    (tmp_path / f"{module_name}.py").write_text(kernels)
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"))
     env["FASTMLP_KERNELS"] = "specialized"  # compile only what it uses
     env["PYTHONPATH"] = os.pathsep.join(
@@ -83,14 +83,76 @@ def test_throwaway_activation_trains_from_a_temporary_registry(tmp_path):
         + [p for p in [os.environ.get("PYTHONPATH")] if p]
     )
     result = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", textwrap.dedent(THROWAWAY_SCRIPT)],
+        [sys.executable, "-W", "ignore", "-c", textwrap.dedent(script)],
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "trained" in result.stdout
+    return result.stdout
+
+
+def test_throwaway_activation_trains_from_a_temporary_registry(tmp_path):
+    """The documented steps to add an activation: two kernels and one spec;
+    the estimators' validation and the compiled loops find it."""
+    stdout = _run_in_fresh_process(
+        tmp_path, "throwaway_kernels", THROWAWAY_KERNELS, THROWAWAY_SCRIPT
+    )
+    assert "trained" in stdout
+
+
+# a throwaway optimizer: gradient descent without momentum, in the update
+# rules' signature (fastmlp/kernels/optimizers.py)
+THROWAWAY_OPTIMIZER = """
+from fastmlp.kernels._compile import kernel
+
+
+@kernel
+def plain_update(params, grads, first, second, n_penalized, o, scale, step):
+    for i in range(n_penalized):
+        params[i] -= o.learning_rate * ((grads[i] + o.alpha * params[i]) / scale)
+    for i in range(n_penalized, params.shape[0]):
+        params[i] -= o.learning_rate * (grads[i] / scale)
+"""
+
+# SGD without momentum takes the same steps: the same bits
+THROWAWAY_OPTIMIZER_SCRIPT = """
+import numpy as np
+from fastmlp import MLPClassifier, _registry
+
+with _registry.temporary_registry() as registry:
+    registry.add(_registry.SolverSpec(
+        "plain_gd", "throwaway_optimizer:plain_update", "sgd",
+        "gradient descent without momentum", learning_rate_schedules=True,
+    ))
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(80, 4)), rng.randint(0, 3, 80)
+    settings = dict(
+        hidden_layer_sizes=(5,), learning_rate="invscaling", max_iter=8,
+        batch_size=30, random_state=0,
+    )
+    plain = MLPClassifier(solver="plain_gd", **settings).fit(X, y)
+    sgd = MLPClassifier(
+        solver="sgd", momentum=0.0, nesterovs_momentum=False, **settings
+    ).fit(X, y)
+    for ours, reference in zip(plain.coefs_ + plain.intercepts_,
+                               sgd.coefs_ + sgd.intercepts_):
+        np.testing.assert_array_equal(ours, reference)
+    assert plain.loss_curve_ == sgd.loss_curve_
+    print("trained")
+"""
+
+
+def test_throwaway_optimizer_trains_from_a_temporary_registry(tmp_path):
+    """The documented steps to add an optimizer: an update rule and one spec."""
+    stdout = _run_in_fresh_process(
+        tmp_path,
+        "throwaway_optimizer",
+        THROWAWAY_OPTIMIZER,
+        THROWAWAY_OPTIMIZER_SCRIPT,
+    )
+    assert "trained" in stdout
 
 
 def test_temporary_registry_leaves_the_registry_in_use():
