@@ -493,6 +493,19 @@ _F_RA, _F_SA, _F_RB, _F_SB = (tuple(_F(c) for c in t) for t in (_RA, _SA, _RB, _
 
 
 @_float64
+def _exp32_hi_lo(hi, lo):
+    """exp(hi + lo) in float32 for hi + lo in about [-82.5, -1.39] (erf's and the
+    normal CDF's tails): ``lo`` carries the argument's extra bits; the result
+    is normal, so one exact scaling by 2**n rebuilds it."""
+    n = (hi + lo) * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
+    r = (hi - n * _F_LN2_HI) + (lo - n * _F_LN2_LO)
+    c = _F_C
+    p = c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (
+        c[4] + r * (c[5] + r * (c[6] + r * c[7]))))))
+    return p * _from_bits32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
+
+
+@_float64
 def _erf32(x):
     a = abs(x)
     near = a < _F(0.84375)
@@ -511,14 +524,8 @@ def _erf32(x):
     z = _from_bits32(np.int32(_bits32(outer_a) & np.int32(-8192)))
     hi = -z * z - _F(0.5625)
     lo = (z - outer_a) * (z + outer_a) + ratio
-    n = (hi + lo) * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
-    r = (hi - n * _F_LN2_HI) + (lo - n * _F_LN2_LO)
-    c = _F_C
-    p = c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (
-        c[4] + r * (c[5] + r * (c[6] + r * c[7]))))))
-    # exp(...) is in [2**-56, 2**-2]: one exact scaling
-    scale = _from_bits32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
-    outer = _F(1.0) - p * scale * inverse
+    # exp(...) is in [2**-56, 2**-2]
+    outer = _F(1.0) - _exp32_hi_lo(hi, lo) * inverse
     result = inner if a < _F(1.25) else (outer if a < _F(6.0) else _F(1.0))
     result = _F(np.copysign(result, x))
     return result if x == x else x
@@ -612,14 +619,8 @@ def _phi32(x):
     half = _F(0.5)
     hi = -(y * y) * half - _F(0.5625)
     lo = -((outer_x - y) * (outer_x + y)) * half + ratio
-    n = (hi + lo) * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
-    r = (hi - n * _F_LN2_HI) + (lo - n * _F_LN2_LO)
-    c = _F_C
-    p = c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (
-        c[4] + r * (c[5] + r * (c[6] + r * c[7]))))))
-    # exp(...) is in [2**-119, 2**-2]: one exact scaling
-    scale = _from_bits32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
-    outer_erfc = p * scale * inverse
+    # exp(...) is in [2**-119, 2**-2]
+    outer_erfc = _exp32_hi_lo(hi, lo) * inverse
     outer_erfc = outer_erfc if a < _F(9.0) else _F(0.0)  # Phi(-12.7) < 1e-36
     erfc = inner_erfc if a < _F(1.25) else outer_erfc
     erf = inner_erf if a < _F(1.25) else _F(1.0) - outer_erfc
