@@ -696,6 +696,7 @@ class StochasticTrainer:
 
         # the kernel's logic, run in Python: nothing to compile
         penalty_alpha = kernels.l2_alpha.py_func(opt.solver_code, self.alpha)
+        counts_updates = opt.spec.counts_updates
         total = 0.0
         with pool or nullcontext():
             for batch, start in enumerate(range(0, rows.shape[0], self.batch_size)):
@@ -711,7 +712,7 @@ class StochasticTrainer:
                 results = on_parts(part_gradient, [(*p, batch) for p in parts])
                 loss_sum = sum(loss * w for loss, w in results if w > 0)
                 weight_sum = sum(w for _, w in results)
-                step = opt.step + opt.spec.counts_updates
+                step = opt.step + counts_updates
                 update = (self.params, self.grads, net.n_coefs, weight_sum)
                 update += (optimizer, step)
                 norms = on_parts(
@@ -777,10 +778,9 @@ class OptimizerState:
 
     @property
     def spec(self):
-        """The solver's spec (``fastmlp._registry.SolverSpec``)."""
-        from fastmlp.kernels.optimizers import SOLVER_CODES
-
-        name = next(n for n, code in SOLVER_CODES.items() if code == self.solver_code)
+        """The solver's spec (``fastmlp._registry.SolverSpec``): a stochastic
+        solver's code is its index in the registry's order."""
+        name = _registry.stochastic_solvers()[self.solver_code]
         return _registry.solvers()[name]
 
     def arrays(self):

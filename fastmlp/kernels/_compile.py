@@ -20,13 +20,14 @@ scikit-learn does):
   and the REPL: it runs through a small compiled trampoline, built on first
   use.
 
-A compiled loop cannot call Python callables, so each registry (activations,
-losses) is turned into a jitted ``switch(code, *args)`` that calls
-``kernels[code](*args)``. The switch is a flat chain of ``if`` tests generated
-at import from the registry, so adding a kernel to a registry is all it takes
-for the compiled loops to reach it. The switch is compiled into its caller,
-whose on-disk cache then holds it (no function is passed as an argument,
-which would defeat numba's cache).
+A compiled loop cannot call Python callables, so each registry is turned
+into compiled dispatch by integer code, generated at import from the
+registry, so that adding a kernel to a registry is all it takes for the
+compiled loops to reach it: ``make_selector`` for the activations and losses
+(over the codes of the network's kernel set only) and ``make_switch``, a flat
+chain of ``if`` tests over every kernel, for the optimizers' update rules.
+The dispatch is compiled into its caller, whose on-disk cache then holds it
+(no function is passed as an argument, which would defeat numba's cache).
 
 Every switch gets its own name (``_switch_name``). numba names a compiled
 function by module, ``__qualname__``, a per-process counter and the argument
