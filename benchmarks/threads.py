@@ -107,12 +107,14 @@ def part_times(workload, dtype, part_counts, tiny=False):
             all_grads = np.zeros((parts, net.n_params), dtype)
             trainer_like = _engine.StochasticTrainer.__new__(_engine.StochasticTrainer)
             trainer_like.optimizer, trainer_like.alpha = optimizer, 1e-4
+            trainer_like.network = net
             bundle = trainer_like._optimizer_bundle()
             updated = params.copy()
 
             def step(all_grads=all_grads, bundle=bundle, updated=updated):
                 _compilation.call(
-                    kernels.range_update, net.compile_key("range_update"),
+                    kernels.range_update,
+                    net.compile_key("range_update", solver="adam"),
                     updated, all_grads,
                     net.n_coefs, float(batch), bundle, 1, 0, net.n_params,
                 )  # fmt: skip

@@ -419,20 +419,17 @@ class Network:
             np.empty(dropout_size, dtype=self.dtype),
         )
 
-    def compile_key(self, kernel, X=None):
+    def compile_key(self, kernel, X=None, solver=None):
         """What fixes the argument types of ``kernel``'s compiled version
-        for this network (see ``fastmlp._compilation``)."""
+        for this network (see ``fastmlp._compilation``); ``solver``: the
+        stochastic solver of a kernel that runs its update rule."""
         input_kind = "dense" if X is None or isinstance(X, np.ndarray) else "csr"
         if self.all_kernels:
-            return (
-                kernel,
-                "all activations",
-                "all losses",
-                self.dtype.name,
-                input_kind,
-            )
+            key = (kernel, "all activations", "all losses", self.dtype.name, input_kind)
+            return key if solver is None else key + ("all solvers",)
         activations = "+".join(sorted(set(self.activations))) or "no hidden layer"
-        return (kernel, activations, self.loss, self.dtype.name, input_kind)
+        key = (kernel, activations, self.loss, self.dtype.name, input_kind)
+        return key if solver is None else key + (solver,)
 
     def no_dropout(self):
         """The dropout rates of a network trained without dropout."""
@@ -633,10 +630,15 @@ class StochasticTrainer:
         return total / n_samples
 
     def _optimizer_bundle(self):
+        from fastmlp.kernels._compile import KernelSet
         from fastmlp.kernels.bundles import OptimizerBundle
+        from fastmlp.kernels.optimizers import SOLVER_CODES
 
         opt = self.optimizer
+        every_rule = self.network.all_kernels  # FASTMLP_KERNELS=all
+        codes = SOLVER_CODES.values() if every_rule else (opt.solver_code,)
         return OptimizerBundle(
+            KernelSet(solver_codes=codes),
             opt.solver_code,
             self.alpha,
             float(opt.learning_rate),
@@ -654,7 +656,7 @@ class StochasticTrainer:
         net = self.network
         total, self.optimizer.step = _compilation.call(
             _network().train_epoch,
-            net.compile_key("train_epoch", self.X),
+            net.compile_key("train_epoch", self.X, self.optimizer.spec.name),
             (self.X, self.Y, self.sample_weight),
             rows,
             shuffled,
@@ -689,7 +691,7 @@ class StochasticTrainer:
 
         data = (self.X, self.Y, self.sample_weight)
         optimizer = self._optimizer_bundle()
-        update_key = net.compile_key("range_update")
+        update_key = net.compile_key("range_update", solver=opt.spec.name)
 
         def update_range(*arguments):
             return _compilation.call(kernels.range_update, update_key, *arguments)

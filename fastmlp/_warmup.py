@@ -26,7 +26,7 @@ DEFAULTS = {
     "solvers": ("adam", "lbfgs"),
 }
 LOSSES = tuple(_registry.losses())
-SOLVERS = ("adam", "lbfgs")  # sgd and adamw train with adam's compiled loop
+SOLVERS = ("adam", "lbfgs")  # each stochastic solver compiles its own epoch
 ALL_SOLVERS = SOLVERS + tuple(s for s in _registry.solvers() if s not in SOLVERS)
 
 
@@ -68,10 +68,7 @@ def parse_args(argv=None):
         unknown = [p for p in picked if p not in options]
         if unknown:
             parser.error(f"--{name}: unknown {unknown}; choose from {list(options)}")
-        # sgd and adamw share adam's compiled epoch loop
-        if name == "solvers":
-            picked = tuple(dict.fromkeys("adam" if p != "lbfgs" else p for p in picked))
-        setattr(args, name, picked)
+        setattr(args, name, tuple(dict.fromkeys(picked)))
     return args
 
 

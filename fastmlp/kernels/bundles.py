@@ -76,11 +76,13 @@ class OptimizerBundle(NamedTuple):
 
     ``first_moment`` and ``second_moment`` are SGD's velocity (and an empty
     array) or Adam's first and second moments (the names of the estimator's
-    optimizer state); the other fields are scikit-learn's
+    optimizer state); ``kernels`` holds the solver's code (its update rule is
+    all an epoch compiles); the other fields are scikit-learn's
     parameters of the same names (``solver`` as a code of
     ``optimizers.SOLVER_CODES``, ``alpha`` the L2 penalty or AdamW's decay).
     """
 
+    kernels: KernelSet
     solver: int
     alpha: float
     learning_rate: float

@@ -20,11 +20,11 @@ copied. ``input_forward`` and ``input_backward_params`` accept either a dense ba
 or such a tuple and pick the matching kernel when the caller is compiled.
 """
 
-import numpy as np
 from numba import types
 from numba.extending import overload
 
 from fastmlp.kernels._compile import kernel, linked_jit_options
+from fastmlp.kernels.blas import matmul_into
 from fastmlp.kernels.sums import column_sums
 
 # Up to this many rows, the forward product runs row by row as matrix-vector
@@ -38,16 +38,16 @@ def dense_forward(x, coef, out):
     if x.shape[0] <= GEMV_ROWS:
         coef_t = coef.T
         for i in range(x.shape[0]):
-            # into out[i]: ``out[i] = np.dot(...)`` would compile numba's
+            # into out[i]: ``out[i] = coef_t @ x[i]`` would compile numba's
             # slice-assignment error path (2.1 s of the first compile)
-            np.dot(coef_t, x[i], out[i])
+            matmul_into(coef_t, x[i], out[i])
     else:
-        np.dot(x, coef, out)
+        matmul_into(x, coef, out)
 
 
 @kernel
 def dense_backward_params(x, delta, coef_grad, intercept_grad):
-    np.dot(x.T, delta, coef_grad)
+    matmul_into(x.T, delta, coef_grad)
     column_sums(delta, intercept_grad)
 
 
@@ -59,7 +59,7 @@ def dense_backward_input(delta, coef, out):
             for k in range(coef.shape[0]):
                 out[i, k] = delta[i, 0] * coef[k, 0]
     else:
-        np.dot(delta, coef.T, out)
+        matmul_into(delta, coef.T, out)
 
 
 @kernel

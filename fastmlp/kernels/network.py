@@ -307,7 +307,7 @@ def optimizer_update(params, grads, n_coefs, weight_sum, optimizer, step, begin,
     n_range_coefs = coefs_in_range(n_coefs, begin, end)
     norm = squared_norm(params[:n_range_coefs])
     update_rule(
-        o.solver, params, summed, o.first_moment[begin:end],
+        o.kernels, o.solver, params, summed, o.first_moment[begin:end],
         o.second_moment[begin:end], n_range_coefs, o, weight_sum, step,
     )  # fmt: skip
     return norm

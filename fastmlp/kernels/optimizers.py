@@ -23,12 +23,13 @@ shrunk by ``decay = learning_rate * weight_decay`` (PyTorch's order).
 import numpy as np
 
 from fastmlp import _registry
-from fastmlp.kernels._compile import kernel, make_switch
+from fastmlp.kernels._compile import kernel, make_selector
+from fastmlp.kernels.blas import vector_dot
 
 
 @kernel
 def squared_norm(values):
-    return float(np.dot(values, values))
+    return float(vector_dot(values, values))
 
 
 @kernel
@@ -167,5 +168,8 @@ SOLVER_CODES = {spec.name: code for code, spec in enumerate(_STOCHASTIC)}
 DECOUPLED_DECAY = np.array([spec.decoupled_decay for spec in _STOCHASTIC])
 #: per code: whether the rule reads the update's number (the count advances)
 COUNTS_UPDATES = np.array([spec.counts_updates for spec in _STOCHASTIC])
-#: ``update_rule(code, *args)``: the rule of solver ``code``
-update_rule = make_switch([_registry.resolve(spec.kernels) for spec in _STOCHASTIC])
+#: ``update_rule(kernel_set, code, *args)``: the rule of solver ``code``
+#: (among the kernel set's ``solvers``)
+update_rule = make_selector(
+    [_registry.resolve(spec.kernels) for spec in _STOCHASTIC], "solvers"
+)

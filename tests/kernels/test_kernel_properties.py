@@ -21,6 +21,7 @@ from test_kernels import loss_sum_of
 from fastmlp import _engine
 from fastmlp._engine import Network
 from fastmlp.kernels import network
+from fastmlp.kernels._compile import KernelSet
 from fastmlp.kernels.activations import HIDDEN_ACTIVATIONS
 from fastmlp.kernels.bundles import OptimizerBundle
 from fastmlp.kernels.dense import (
@@ -431,8 +432,8 @@ def test_sgd_epoch_with_any_batch_size(problem, batch_size, seed):
     velocity = np.zeros_like(params)
     work = net.allocate_work(min(batch_size, n), dense_input=True)
     optimizer = OptimizerBundle(
-        0, alpha, learning_rate, 0.0, False, 0.9, 0.999, 1e-8, velocity,
-        np.empty(0, dtype=dtype),
+        KernelSet(solver_codes=(0,)), 0, alpha, learning_rate, 0.0, False, 0.9,
+        0.999, 1e-8, velocity, np.empty(0, dtype=dtype),
     )  # fmt: skip
     network.train_epoch(
         (x, y, w), order, True, min(batch_size, n), trained,
@@ -453,7 +454,7 @@ def test_every_switch_has_its_own_stable_name():
     cached callers compiled by different processes (a CSR predict once ran
     the wrong activation that way). Each switch's name is unique, and the
     same registry gives the same name in every process."""
-    from fastmlp.kernels import activations, losses
+    from fastmlp.kernels import activations, losses, optimizers
     from fastmlp.kernels._compile import make_selector, make_switch
 
     registries = {
@@ -481,6 +482,7 @@ def test_every_switch_has_its_own_stable_name():
         network.output_backward,
         network.output_loss_mean,
         network.output_loss_delta,
+        optimizers.update_rule,
     ]
     selector_names = [selector.__qualname__ for selector in selectors]
     assert len(set(selector_names + names)) == len(selector_names + names)
