@@ -80,7 +80,8 @@ def jacobian_forward(x, params, net, work, out):
     for k in range(n_features):
         block = matrix_view(current, k * n * width, n, width)
         for i in range(n):
-            block[i, :] = coef[k, :]
+            for j in range(width):  # a loop: slice assignment compiles numba's
+                block[i, j] = coef[k, j]  # shape-error formatting (1.8 s)
     _through_activation(0, net, acts, pres, current, n_features, n)
     for layer in range(1, last + 1):
         t_in = matrix_view(current, 0, n_features * n, units[layer])
@@ -126,4 +127,5 @@ def jacobian_reverse(x, params, net, work, out):
     for o in range(n_outputs):
         block = matrix_view(current, o * n * n_features, n, n_features)
         for i in range(n):
-            out[i, o, :] = block[i, :]
+            for k in range(n_features):
+                out[i, o, k] = block[i, k]

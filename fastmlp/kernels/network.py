@@ -425,7 +425,10 @@ def predict(X, params, net, chunk_rows, out):
     x_buffer = np.empty(0, dtype=out.dtype)  # chunks are not gathered
     nothing = np.empty(0, dtype=out.dtype)  # no pre-activations or masks kept
     no_dropout = np.zeros(last, dtype=np.float64)
-    rows = np.arange(n_samples)
+    rows = np.empty(n_samples, dtype=np.int64)  # np.arange: 0.2 s more compile
+    for i in range(n_samples):
+        rows[i] = i
+    rows = read_only(rows)  # typed as training's rows: shared code
     for start in range(0, n_samples, chunk_rows):
         stop = min(start + chunk_rows, n_samples)
         n = stop - start
