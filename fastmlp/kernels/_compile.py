@@ -247,6 +247,10 @@ class KernelSet:
             f"solvers={self.solvers})"
         )
 
+    def numba_type_key(self):
+        """What this value's numba type holds (see ``fastmlp._compilation``)."""
+        return (self.activations, self.losses, self.solvers)
+
 
 class KernelSetType(types.Type):
     def __init__(self, activations, losses, solvers):

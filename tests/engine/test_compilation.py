@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def fresh_state(monkeypatch):
     monkeypatch.setattr(_compilation, "_ready", set())
+    monkeypatch.setattr(_compilation, "_entries", {})
     monkeypatch.setattr(_compilation, "_noticed", False)
     monkeypatch.setattr(_engine, "KERNEL_SETS", "specialized")  # the default
 
@@ -64,6 +65,50 @@ def test_the_notice_can_be_silenced_by_category(fresh_state, monkeypatch):
         warnings.filterwarnings("ignore", category=fastmlp.CompilationNotice)
         _compilation.call(_new_kernel(), ("add_one", "float64"), np.zeros(3))
     assert not caught
+
+
+def test_later_calls_skip_numbas_dispatch_only_for_the_same_argument_types(
+    fresh_state,
+):
+    kernel = _new_kernel()
+    key = ("add_one", "any")
+    np.testing.assert_array_equal(_compilation.call(kernel, key, np.zeros(3)), 1.0)
+    assert key in _compilation._entries
+    direct = _compilation._entries[key][1]
+    np.testing.assert_array_equal(_compilation.call(kernel, key, np.ones(3)), 2.0)
+    # arguments of other types under the same key (a broken contract) go
+    # through numba's dispatch, which compiles for them: never a wrong read
+    others = [
+        np.ones(3, dtype=np.float32),
+        np.ones((2, 2)),
+        np.ones(6)[::2],
+        np.ones((2, 3), order="F"),
+    ]
+    readonly = np.ones(3)
+    readonly.flags.writeable = False
+    for values in others + [readonly]:
+        result = _compilation.call(kernel, key, values)
+        np.testing.assert_array_equal(result, values + 1.0)
+    assert len(kernel.overloads) == 1 + len(others) + 1
+    assert _compilation._entries[key][1] is not direct  # the latest types'
+
+
+def test_fingerprints_tell_apart_what_numba_types_apart():
+    from fastmlp.kernels._compile import KernelSet
+
+    readonly = np.zeros(3)
+    readonly.flags.writeable = False
+    values = [
+        np.zeros(3), np.zeros(3, np.float32), np.zeros((3, 1)), readonly,
+        np.zeros(6)[::2], np.zeros((2, 2), order="F"), 1, 1.0, True, None,
+        np.float32(1.0), (np.zeros(3), 1), (1, np.zeros(3)),
+        KernelSet((0,), (1,)), KernelSet((0,), (2,)), KernelSet(solver_codes=(1,)),
+    ]  # fmt: skip
+    fingerprints = [_compilation._fingerprint(v) for v in values]
+    assert None not in fingerprints
+    assert len(set(fingerprints)) == len(values)
+    assert _compilation._fingerprint(object()) is None
+    assert _compilation._fingerprint((np.zeros(2), object())) is None
 
 
 def test_warmup_compiles_what_a_fit_of_that_configuration_needs(fresh_state):
