@@ -12,9 +12,11 @@ Usage::
     python benchmarks/activations.py [--repeats N] [--tiny] [--json PATH]
         [--sklearn-blas-threads N]
 
-scikit-learn runs with NumPy's BLAS threads as they are (all cores), while
-fastmlp trains on one; on a loaded machine the spinning BLAS threads make
-scikit-learn many times slower. ``--sklearn-blas-threads 1`` gives it one
+scikit-learn runs with NumPy's BLAS threads as they are (all cores), and so
+does fastmlp (its products on one BLAS thread each; a network whose batches
+it splits, such as the 100-class one, trains its parts on that many
+threads); on a loaded machine the spinning BLAS threads make scikit-learn
+many times slower. ``--sklearn-blas-threads 1`` gives it one
 BLAS thread too, the like-for-like comparison.
 """
 

@@ -18,7 +18,10 @@ threads:
   least two); up to ``T`` threads take the parts in turn (``on_threads``:
   the calling thread too, so a worker the system does not schedule in time
   costs no waiting); the parts' gradients are summed in part order, and the
-  optimizer step runs in one parameter range per part, the same way;
+  optimizer step runs in one parameter range per part, the same way; on one
+  thread the whole split epoch is one compiled call
+  (``train_epoch_in_parts``: the same parts and sums, without the Python
+  work per batch);
 - predict: row blocks of ``predict_chunk_rows`` rows, one call each (an
   input whose products are all below ``BLAS_THREADS_MIN_MACS`` makes one
   call without the one-thread limit);
@@ -592,6 +595,7 @@ class StochasticTrainer:
         # the step updates these disjoint ranges of params, one per part
         edges = [network.n_params * k // self.parts for k in range(self.parts + 1)]
         self.param_ranges = list(zip(edges[:-1], edges[1:]))
+        self.range_edges = read_only(np.array(edges, dtype=np.int64), np.int64)
         dense_input = isinstance(self.X, np.ndarray)
         dropout = bool(np.any(self.dropout > 0))
         self.work = [
@@ -672,7 +676,14 @@ class StochasticTrainer:
         )
         return total
 
+    def _part_seed(self, seed, batch, part):
+        # a seed per batch and part: the same masks on any thread (a tuple of
+        # ints hashes alike in every process)
+        return -1 if seed < 0 else hash((seed, batch, part)) % 2**31
+
     def _split_batch_epoch(self, rows, shuffled, seed):
+        if self.threads == 1:
+            return self._split_batch_epoch_compiled(rows, shuffled, seed)
         kernels, net, opt = _network(), self.network, self.optimizer
         pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
 
@@ -680,9 +691,7 @@ class StochasticTrainer:
             return on_threads(pool, function, arguments, self.threads)
 
         def part_gradient(part, start, stop, batch):
-            # a seed per batch and part: the same masks on any thread (a
-            # tuple of ints hashes alike in every process)
-            part_seed = -1 if seed < 0 else hash((seed, batch, part)) % 2**31
+            part_seed = self._part_seed(seed, batch, part)
             return _compilation.call(
                 kernels.part_gradient, net.compile_key("part_gradient", self.X),
                 data, rows, start, stop, shuffled, self.params, self.grads[part],
@@ -725,6 +734,27 @@ class StochasticTrainer:
                 scale = weight_sum or np.nan  # no weight: a nan loss, as compiled
                 penalty = 0.5 * penalty_alpha * sum(norms) / scale
                 total += (loss_sum / scale + penalty) * (stop - start)
+        return total
+
+    def _split_batch_epoch_compiled(self, rows, shuffled, seed):
+        # on one thread, the same split epoch in one compiled call (the
+        # Python work per batch cost as much as a 100-class output layer)
+        net, opt = self.network, self.optimizer
+        n_batches = -(-rows.shape[0] // self.batch_size)
+        part_seeds = np.array(
+            [
+                [self._part_seed(seed, batch, part) for part in range(self.parts)]
+                for batch in range(n_batches)
+            ],
+            dtype=np.int64,
+        ).reshape(n_batches, self.parts)
+        total, opt.step = _compilation.call(
+            _network().train_epoch_in_parts,
+            net.compile_key("train_epoch_in_parts", self.X, opt.spec.name),
+            (self.X, self.Y, self.sample_weight), rows, shuffled, self.batch_size,
+            self.params, self.grads, net.bundle, self.dropout, part_seeds,
+            self._optimizer_bundle(), opt.step, self.work[0], self.range_edges,
+        )  # fmt: skip
         return total
 
 

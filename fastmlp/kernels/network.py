@@ -382,6 +382,59 @@ def part_gradient(
 
 
 @entry_point
+def train_epoch_in_parts(
+    data, rows, shuffled, batch_size, params, grads, net, dropout, part_seeds,
+    optimizer, step, work, range_edges,
+):  # fmt: skip
+    """One epoch of split batches on one thread; returns (sum of batch
+    losses x rows, step).
+
+    The engine's split-batch epoch (``StochasticTrainer._split_batch_epoch``)
+    without its Python work per batch: each batch's ``grads.shape[0]`` parts
+    (``forward_backward``, part ``p`` seeded with ``part_seeds[batch, p]``),
+    then the step over the parameter ranges ``range_edges``, with the same
+    operations in the same order as the engine's threads and its Python sums,
+    so the same bits. The parts run one after the other, in ``work``.
+    """
+    n_parts = grads.shape[0]
+    n_coefs = net.param_offsets[net.units.shape[0] - 1]
+    penalty_alpha = l2_alpha(optimizer.solver, optimizer.alpha)
+    total = 0.0
+    batch = 0
+    for start in range(0, rows.shape[0], batch_size):
+        stop = min(start + batch_size, rows.shape[0])
+        size = (stop - start + n_parts - 1) // n_parts
+        loss_sum = 0.0
+        weight_sum = 0.0
+        for part in range(n_parts):
+            begin = start + part * size
+            if begin >= stop:  # a short last batch: no stale gradients
+                for i in range(grads.shape[1]):
+                    grads[part, i] = 0.0
+                continue
+            loss, weight = forward_backward(
+                data, rows, begin, min(begin + size, stop), shuffled, params,
+                grads[part], net, dropout, part_seeds[batch, part], work,
+            )  # fmt: skip
+            if weight > 0:
+                loss_sum += loss * weight
+            weight_sum += weight
+        if COUNTS_UPDATES[optimizer.solver]:
+            step += 1
+        norm_sum = 0.0
+        for r in range(range_edges.shape[0] - 1):
+            norm_sum += optimizer_update(
+                params, grads, n_coefs, weight_sum, optimizer, step,
+                range_edges[r], range_edges[r + 1],
+            )  # fmt: skip
+        scale = weight_sum if weight_sum != 0.0 else np.nan
+        penalty = 0.5 * penalty_alpha * norm_sum / scale
+        total += (loss_sum / scale + penalty) * (stop - start)
+        batch += 1
+    return total, step
+
+
+@entry_point
 def range_update(params, grads, n_coefs, weight_sum, optimizer, step, begin, end):
     """``optimizer_update`` for one parameter range of a split batch (called
     from Python, one range per thread)."""

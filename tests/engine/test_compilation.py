@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from numba import njit
+from threadpoolctl import threadpool_limits
 
 import fastmlp
 from fastmlp import _compilation, _engine
@@ -225,15 +226,18 @@ def test_the_engine_calls_only_cached_entry_points(monkeypatch):
     X, y = rng.randn(40, 3), rng.randint(0, 2, 40)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for solver, split in (("adam", False), ("adam", True), ("lbfgs", False)):
+        runs = [("adam", False, 2), ("adam", True, 2), ("adam", True, 1)]
+        for solver, split, threads in runs + [("lbfgs", False, 2)]:
             # split: every batch in parts, as a wide network's
             monkeypatch.setattr(_engine, "SPLIT_MIN_MACS", 0 if split else 10**12)
             model = fastmlp.MLPClassifier((4,), solver=solver, max_iter=2)
-            model.set_params(early_stopping=solver == "adam").fit(X, y)
+            with threadpool_limits(limits=threads, user_api="blas"):
+                model.set_params(early_stopping=solver == "adam").fit(X, y)
         model.predict(X)
         model.jacobian(X[:2], mode="forward")
         model.jacobian(X[:2], mode="reverse")
     assert {"train_epoch", "part_gradient", "range_update", "predict"} <= set(called)
+    assert "train_epoch_in_parts" in called
     assert {"loss_and_gradient", "jacobian_forward", "jacobian_reverse"} <= set(called)
     for kernel in called.values():
         assert not isinstance(kernel, _compile._LinkedKernel)

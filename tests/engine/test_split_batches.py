@@ -86,10 +86,17 @@ def test_the_parts_run_on_as_many_threads_as_allowed(monkeypatch, threads):
     """With two threads allowed, a worker thread takes parts: the calling
     thread's first part of each batch waits long enough that the worker
     (a pool started per epoch, so one new thread per epoch) takes the other;
-    with one, every part runs on the calling thread."""
+    with one, each epoch's parts run in one compiled call on the calling
+    thread."""
     main = threading.get_ident()
     callers = set()
+    epochs_in_parts = []
     original = network_kernels.part_gradient
+    original_epoch = network_kernels.train_epoch_in_parts
+
+    def epoch_in_parts(*args):
+        epochs_in_parts.append(threading.get_ident())
+        return original_epoch(*args)
 
     def forward_backward(*args):
         thread = threading.get_ident()
@@ -99,17 +106,22 @@ def test_the_parts_run_on_as_many_threads_as_allowed(monkeypatch, threads):
         return original(*args)
 
     monkeypatch.setattr(network_kernels, "part_gradient", forward_backward)
+    monkeypatch.setattr(network_kernels, "train_epoch_in_parts", epoch_in_parts)
     _train(monkeypatch, True, threads, "adam", np.float64, "log_loss", 40, 20, 0.0)
     workers = callers - {main}
     if threads == 1:
-        assert callers == {main}
+        assert not callers and epochs_in_parts == [main, main]  # 2 epochs
     else:
+        assert not epochs_in_parts
         assert main in callers and 1 <= len(workers) <= 2  # 2 epochs
 
 
 def test_dropout_masks_differ_between_parts_and_batches(monkeypatch):
     """Each part seeds its own masks: the parts of one batch, and the same part
-    of two batches, draw different masks (the seeds must not repeat)."""
+    of two batches, draw different masks (the seeds must not repeat). On two
+    threads, where each part is a call of its own (one thread runs the same
+    seeds in one compiled call, with the same bits, as the tests above
+    check)."""
     masks = []
     original = network_kernels.part_gradient
 
@@ -120,7 +132,7 @@ def test_dropout_masks_differ_between_parts_and_batches(monkeypatch):
         return result
 
     monkeypatch.setattr(network_kernels, "part_gradient", forward_backward)
-    _train(monkeypatch, True, 1, "adam", np.float64, "log_loss", 40, 20, 0.5)
+    _train(monkeypatch, True, 2, "adam", np.float64, "log_loss", 40, 20, 0.5)
     assert len(masks) == 8  # 2 epochs x 2 batches x 2 parts
     for i in range(len(masks)):
         for j in range(i):
