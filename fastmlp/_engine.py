@@ -80,7 +80,7 @@ into single passes over each buffer.
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
@@ -676,7 +676,8 @@ class StochasticTrainer:
         )
         return total
 
-    def _part_seed(self, seed, batch, part):
+    @staticmethod
+    def _part_seed(seed, batch, part):
         # a seed per batch and part: the same masks on any thread (a tuple of
         # ints hashes alike in every process)
         return -1 if seed < 0 else hash((seed, batch, part)) % 2**31
@@ -685,7 +686,7 @@ class StochasticTrainer:
         if self.threads == 1:
             return self._split_batch_epoch_compiled(rows, shuffled, seed)
         kernels, net, opt = _network(), self.network, self.optimizer
-        pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
+        pool = ThreadPoolExecutor(self.threads - 1)  # one thread: returned above
 
         def on_parts(function, arguments):
             return on_threads(pool, function, arguments, self.threads)
@@ -709,7 +710,7 @@ class StochasticTrainer:
         penalty_alpha = kernels.l2_alpha.py_func(opt.solver_code, self.alpha)
         counts_updates = opt.spec.counts_updates
         total = 0.0
-        with pool or nullcontext():
+        with pool:
             for batch, start in enumerate(range(0, rows.shape[0], self.batch_size)):
                 stop = min(start + self.batch_size, rows.shape[0])
                 size = -(-(stop - start) // self.parts)

@@ -5,10 +5,14 @@ versions*). Tests that need a feature only a newer scikit-learn has skip
 below it, with a reason naming the version: mark them with
 ``requires_sklearn(SKLEARN_..., "what")``, or call ``skip_unless_sklearn``
 where the need is known only inside a test or at a module's import.
+
+Also here: ``record_calling_threads``, for the tests of which threads run
+which compiled calls.
 """
 
 import os
 import re
+import threading
 
 # scikit-learn's estimator checks run their array-API input check only when
 # scipy's array-API support is switched on (it must be set before scipy loads).
@@ -79,3 +83,23 @@ def same_message(a, b):
         )
 
     return normalise(a) == normalise(b)
+
+
+def record_calling_threads(monkeypatch, name, before_call=None):
+    """Wrap the entry point ``fastmlp.kernels.network.<name>`` (as the engine
+    calls it) so that each call appends its thread's id to the returned list,
+    then runs ``before_call(thread_id)`` when given, then the entry point."""
+    from fastmlp.kernels import network
+
+    original = getattr(network, name)
+    threads = []
+
+    def recorded(*args):
+        thread = threading.get_ident()
+        threads.append(thread)
+        if before_call is not None:
+            before_call(thread)
+        return original(*args)
+
+    monkeypatch.setattr(network, name, recorded)
+    return threads

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import record_calling_threads
 from numpy.testing import assert_allclose
 from threadpoolctl import threadpool_limits
 
@@ -89,25 +90,17 @@ def test_the_parts_run_on_as_many_threads_as_allowed(monkeypatch, threads):
     with one, each epoch's parts run in one compiled call on the calling
     thread."""
     main = threading.get_ident()
-    callers = set()
-    epochs_in_parts = []
-    original = network_kernels.part_gradient
-    original_epoch = network_kernels.train_epoch_in_parts
 
-    def epoch_in_parts(*args):
-        epochs_in_parts.append(threading.get_ident())
-        return original_epoch(*args)
-
-    def forward_backward(*args):
-        thread = threading.get_ident()
-        callers.add(thread)
+    def wait_on_the_calling_thread(thread):
         if thread == main and threads > 1:
             time.sleep(0.05)  # let the worker take the batch's other part
-        return original(*args)
 
-    monkeypatch.setattr(network_kernels, "part_gradient", forward_backward)
-    monkeypatch.setattr(network_kernels, "train_epoch_in_parts", epoch_in_parts)
+    parts = record_calling_threads(
+        monkeypatch, "part_gradient", wait_on_the_calling_thread
+    )
+    epochs_in_parts = record_calling_threads(monkeypatch, "train_epoch_in_parts")
     _train(monkeypatch, True, threads, "adam", np.float64, "log_loss", 40, 20, 0.0)
+    callers = set(parts)
     workers = callers - {main}
     if threads == 1:
         assert not callers and epochs_in_parts == [main, main]  # 2 epochs

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import record_calling_threads
 from threadpoolctl import threadpool_limits
 
 from fastmlp import MLPClassifier, MLPRegressor, _engine
@@ -145,27 +146,15 @@ def test_predict_gives_the_same_bits_in_blocks_on_any_number_of_threads(
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("threads", [1, 2, 8])
 def test_parts_run_on_as_many_threads_as_allowed(many_parts, monkeypatch, threads):
-    callers = set()
-    epochs_in_parts = []
-    original = network_kernels.part_gradient
-    original_epoch = network_kernels.train_epoch_in_parts
-
-    def forward_backward(*args):
-        callers.add(threading.get_ident())
-        return original(*args)
-
-    def epoch_in_parts(*args):
-        epochs_in_parts.append(threading.get_ident())
-        return original_epoch(*args)
-
-    monkeypatch.setattr(network_kernels, "part_gradient", forward_backward)
-    monkeypatch.setattr(network_kernels, "train_epoch_in_parts", epoch_in_parts)
+    parts = record_calling_threads(monkeypatch, "part_gradient")
+    epochs_in_parts = record_calling_threads(monkeypatch, "train_epoch_in_parts")
     X, y = _data(np.float64, False)
     model = MLPClassifier(
         hidden_layer_sizes=(9,), batch_size=50, max_iter=1, random_state=0
     )
     with threadpool_limits(limits=threads, user_api="blas"):
         model.fit(X, y)
+    callers = set(parts)
     if threads == 1:  # the whole split epoch in one compiled call, here
         assert not callers
         assert epochs_in_parts == [threading.get_ident()]
