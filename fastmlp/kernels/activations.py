@@ -22,10 +22,8 @@ the tests all read that entry.
 import math
 from typing import NamedTuple
 
-import numpy as np
-
 from fastmlp import _registry
-from fastmlp.kernels import fastmath
+from fastmlp.kernels import fastmath, libm_exp
 from fastmlp.kernels._compile import kernel, make_switch
 
 LEAKY_RELU_SLOPE = 0.01  # PyTorch's default negative slope
@@ -48,10 +46,10 @@ def logistic_forward(z, bias, pre):
     one = z.dtype.type(1.0)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            # libm's exp, not fastmath's: with it the logistic has SciPy's
-            # expit's bits, which keeps L-BFGS on scikit-learn's iterates
-            # (tests/test_lbfgs_fidelity.py); fastmath.logistic is 1.4 ulp off
-            z[i, j] = one / (one + np.exp(-(z[i, j] + bias[j])))
+            # the C library's exp (libm_exp), not fastmath's: with it the
+            # logistic has SciPy's expit's bits, which keeps L-BFGS on
+            # scikit-learn's iterates (tests/parity/test_lbfgs_fidelity.py)
+            z[i, j] = one / (one + libm_exp.exp(-(z[i, j] + bias[j])))
 
 
 @kernel
