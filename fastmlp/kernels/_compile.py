@@ -46,9 +46,11 @@ import inspect
 
 from numba import njit, types
 from numba.core import compiler, typed_passes
+from numba.core.caching import FunctionCache
 from numba.core.codegen import JITCodeLibrary
 from numba.core.compiler_machinery import FunctionPass, register_pass
 from numba.core.registry import CPUDispatcher
+from numba.core.runtime import rtsys
 from numba.extending import (
     NativeValue,
     models,
@@ -71,11 +73,30 @@ def entry_point(function):
     """
     options = {**_OPTIONS, "pipeline_class": _EntryPointCompiler}
     try:
-        return njit(cache=True, **options)(function)
+        dispatcher = njit(cache=True, **options)(function)
     except RuntimeError as error:
         if "cannot cache" not in str(error):
             raise
         return njit(cache=False, **options)(function)
+    dispatcher._cache.__class__ = _CacheLoadingWithoutRefresh
+    return dispatcher
+
+
+class _CacheLoadingWithoutRefresh(FunctionCache):
+    """numba's on-disk cache of a function, loading without refreshing the
+    compiler first.
+
+    numba's ``load_overload`` refreshes the target context: it imports and
+    installs every typing and lowering registry (0.2 s in a fresh process,
+    most of a warm first fit's extra cost), although code loaded from the
+    cache is only linked, never compiled. It needs numba's runtime (NRT),
+    initialized here; a cache miss compiles, and compiling refreshes.
+    """
+
+    def load_overload(self, sig, target_context):
+        rtsys.initialize(target_context)
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
 
 
 def kernel(function=None, **options):

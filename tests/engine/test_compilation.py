@@ -252,11 +252,42 @@ fastmlp.MLPClassifier((3,), max_iter=2).fit(np.eye(4), [0, 1, 0, 1])
 """
 
 
-def test_only_entry_points_write_cache_files(tmp_path):
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+_WARM_FIT_CHILD = """
+import numba.core.base
+refreshes = []
+numba.core.base.BaseContext.refresh = lambda context: refreshes.append(context)
+""" + _FIT_CHILD + """
+from fastmlp.kernels import network
+print(len(refreshes), sum(network.train_epoch.stats.cache_hits.values()))
+"""
+
+
+@pytest.fixture(scope="module")
+def fitted_cache(tmp_path_factory):
+    """A numba cache folder after one small fit in a fresh process, and the
+    environment that points a child process at it."""
+    folder = tmp_path_factory.mktemp("numba_cache")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(folder)}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     subprocess.run([sys.executable, "-c", _FIT_CHILD], env=env, check=True)
-    names = {path.name.split("-")[0] for path in tmp_path.rglob("*.nbi")}
+    return folder, env
+
+
+def test_a_warm_process_loads_without_refreshing_the_compiler(fitted_cache):
+    # numba's own cache loading imports every compiler registry first (0.2 s)
+    _, env = fitted_cache
+    child = subprocess.run(
+        [sys.executable, "-c", _WARM_FIT_CHILD], env=env, check=True,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    refreshes, hits = map(int, child.stdout.split())
+    assert hits == 1
+    assert refreshes == 0
+
+
+def test_only_entry_points_write_cache_files(fitted_cache):
+    folder, _ = fitted_cache
+    names = {path.name.split("-")[0] for path in folder.rglob("*.nbi")}
     assert "network.train_epoch" in names
     assert not any("forward_chain" in name for name in names)
     assert not any(name.startswith(("sums.", "fastmath.")) for name in names)
