@@ -403,7 +403,7 @@ def first_use_lines(first_use):
         first_use_table(first_use),
         "first default fit minus a second identical fit in the same process "
         "(the library's import excluded, numba's included: fastmlp imports it "
-        "on the first fit; target for fastmlp warm: at most "
+        "on the first fit; CPU: the main thread's; target for fastmlp warm: at most "
         f"{first_use['first_fit_extra_target_seconds']:.1f} s): " + "; ".join(extra),
     ]
 
