@@ -4,6 +4,7 @@ command (``python -m fastmlp warmup``) and compiles shared between processes."""
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import warnings
@@ -17,6 +18,7 @@ from threadpoolctl import threadpool_limits
 import fastmlp
 from fastmlp import _compilation, _engine
 from fastmlp.__main__ import main as fastmlp_main
+from fastmlp.kernels import _compile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -291,3 +293,29 @@ def test_only_entry_points_write_cache_files(fitted_cache):
     assert "network.train_epoch" in names
     assert not any("forward_chain" in name for name in names)
     assert not any(name.startswith(("sums.", "fastmath.")) for name in names)
+
+
+@_compile.kernel
+def _add_one(values):
+    for i in range(values.shape[0]):
+        values[i] += 1.0
+
+
+def test_compiled_code_prefers_512_bit_vectors():
+    # the attribute must reach the optimized module: on the entry point, into
+    # which LLVM inlines the linked kernel and vectorizes its loop
+    entry = njit(pipeline_class=_compile._EntryPointCompiler)(
+        lambda values: _add_one(values)
+    )
+    values = np.zeros(40)
+    entry(values)
+    assert np.array_equal(values, np.ones(40))
+    module = entry.inspect_llvm(entry.signatures[0])
+    wide = {
+        match.group(1)
+        for match in re.finditer(r"^attributes (#\d+) = \{(.*)\}$", module, re.M)
+        if '"prefer-vector-width"="512"' in match.group(2)
+    }
+    ours = re.findall(r"^define .*_3clambda_3e.* (#\d+) \{$", module, re.M)
+    assert len(ours) >= 2  # the function and its CPython wrapper
+    assert set(ours) <= wide
