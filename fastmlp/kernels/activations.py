@@ -44,6 +44,12 @@ def identity_backward(pre, a, delta):
 @kernel
 def logistic_forward(z, bias, pre):
     one = z.dtype.type(1.0)
+    if z.shape[1] == 1:
+        # a binary output: one loop down the column, which vectorizes (the
+        # inner loop below, of one element per row, would run scalar)
+        for i in range(z.shape[0]):
+            z[i, 0] = one / (one + libm_exp.exp(-(z[i, 0] + bias[0])))
+        return
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             # the C library's exp (libm_exp), not fastmath's: with it the
