@@ -748,7 +748,7 @@ class StochasticTrainer:
                 for batch in range(n_batches)
             ],
             dtype=np.int64,
-        ).reshape(n_batches, self.parts)
+        )
         total, opt.step = _compilation.call(
             _network().train_epoch_in_parts,
             net.compile_key("train_epoch_in_parts", self.X, opt.spec.name),

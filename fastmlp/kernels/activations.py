@@ -43,6 +43,9 @@ def identity_backward(pre, a, delta):
 
 @kernel
 def logistic_forward(z, bias, pre):
+    # the C library's exp (libm_exp), not fastmath's: with it the logistic
+    # has SciPy's expit's bits, which keeps L-BFGS on scikit-learn's iterates
+    # (tests/parity/test_lbfgs_fidelity.py)
     one = z.dtype.type(1.0)
     if z.shape[1] == 1:
         # a binary output: one loop down the column, which vectorizes (the
@@ -52,9 +55,6 @@ def logistic_forward(z, bias, pre):
         return
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            # the C library's exp (libm_exp), not fastmath's: with it the
-            # logistic has SciPy's expit's bits, which keeps L-BFGS on
-            # scikit-learn's iterates (tests/parity/test_lbfgs_fidelity.py)
             z[i, j] = one / (one + libm_exp.exp(-(z[i, j] + bias[j])))
 
 
