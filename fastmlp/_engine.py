@@ -454,30 +454,42 @@ class Network:
         guard.check_params(self, params)
         chunk_rows = self.predict_chunk_rows()
         key = self.compile_key("predict", X)
-        kernel = _network().predict
+        kernel, net = _network().predict, self.bundle
+
+        def predict_block(X, out):
+            work = self.predict_work(out.shape[0], chunk_rows)
+            _compilation.call(kernel, key, X, params, net, chunk_rows, out, work)
+
         fans = self.units[:-1] * self.units[1:]
         if n_rows * int(fans.max()) < BLAS_THREADS_MIN_MACS:
             # too small for BLAS to thread: skip the limit (its cost is
             # most of a one-row predict's time)
-            _compilation.call(kernel, key, X, params, self.bundle, chunk_rows, out)
+            predict_block(X, out)
             return out
         with training_threads() as threads:
             threads = min(threads, -(-n_rows // chunk_rows))
             if threads <= 1:
-                _compilation.call(kernel, key, X, params, self.bundle, chunk_rows, out)
+                predict_block(X, out)
                 return out
             blocks = [
-                (_row_block(X, a, min(a + chunk_rows, n_rows)), params, self.bundle,
-                 chunk_rows, out[a : a + chunk_rows])
+                (_row_block(X, a, min(a + chunk_rows, n_rows)),
+                 out[a : a + chunk_rows])
                 for a in range(0, n_rows, chunk_rows)
             ]  # fmt: skip
-
-            def block(*arguments):
-                return _compilation.call(kernel, key, *arguments)
-
             with ThreadPoolExecutor(threads - 1) as pool:
-                on_threads(pool, block, blocks, threads)
+                on_threads(pool, predict_block, blocks, threads)
         return out
+
+    def predict_work(self, n_rows, chunk_rows):
+        """The buffers of one compiled predict call on ``n_rows`` rows:
+        ``(rows, outputs, no_dropout, nothing)`` (see ``kernels.predict``)."""
+        outputs = min(chunk_rows, n_rows) * int(self.units[1:].sum())
+        return (
+            read_only(np.arange(n_rows, dtype=np.int64)),
+            np.empty(outputs, dtype=self.dtype),
+            self.no_dropout(),
+            np.empty(0, dtype=self.dtype),
+        )
 
     def predict_chunk_rows(self):
         """Rows per chunk of predict (and per row block of a threaded one)."""
@@ -521,19 +533,26 @@ class FullBatchObjective:
         if np.shape(packed) != self.params.shape:
             guard.check_params(net, np.asarray(packed), "the packed parameters")
         self.params[:] = packed
-        value = _compilation.call(
-            _network().loss_and_gradient,
-            net.compile_key("loss_and_gradient", self.X),
+        kernels = _network()
+        data_loss, weight_sum = _compilation.call(
+            kernels.part_gradient,
+            net.compile_key("part_gradient", self.X),
             (self.X, self.Y, self.sample_weight),
             self.rows,
+            0,
+            self.rows.shape[0],
+            False,
             self.params,
             self.grads,
             net.bundle,
             net.no_dropout(),
-            self.alpha,
+            -1,
             self.work,
         )
-        return value, self.grads.astype(np.float64)
+        penalty = kernels.add_penalty(
+            self.params, self.grads, net.bundle, self.alpha, weight_sum
+        )
+        return data_loss + penalty, self.grads.astype(np.float64)
 
 
 class StochasticTrainer:

@@ -20,14 +20,15 @@ Reverse mode pulls one cotangent per output back: ``n_outputs`` blocks of
 vector-Jacobian products (the backward kernels of training) down to
 ``delta @ W0.T``, the gradient of output ``o`` with respect to the input.
 
-``work`` is ``(acts, pres, current, spare)``: flat buffers of at least
-``n * sum(units[1:])`` elements for the first two and, for the tangents or
-cotangents, ``n_directions * n * max(width)`` each (widths ``units[1:]`` in
-forward mode, all of ``units`` in reverse mode). ``net`` is the
+``work`` is ``(acts, pres, current, spare, no_dropout, nothing)``: flat
+buffers of at least ``n * sum(units[1:])`` elements for the first two and,
+for the tangents or cotangents, ``n_directions * n * max(width)`` each
+(widths ``units[1:]`` in forward mode, all of ``units`` in reverse mode);
+zero dropout rates (float64, one per hidden layer) and an empty array of the
+network's dtype (no masks kept). Python makes them: an allocation here would
+compile one of numba's array constructors. ``net`` is the
 ``NetworkBundle`` (see ``network.py``); the forward pass is ``forward_chain``.
 """
-
-import numpy as np
 
 from fastmlp.kernels._compile import entry_point, kernel
 from fastmlp.kernels._views import read_only
@@ -43,11 +44,8 @@ from fastmlp.kernels.network import (
 
 
 @kernel
-def _forward_keep(x, params, net, acts, pres):
+def _forward_keep(x, params, net, acts, pres, no_dropout, nothing):
     """The forward chain, keeping each layer's output and pre-activation."""
-    n_hidden = net.units.shape[0] - 2
-    nothing = np.empty(0, dtype=acts.dtype)
-    no_dropout = np.zeros(n_hidden, dtype=np.float64)
     forward_chain(net, params, x, x.shape[0], no_dropout, acts, pres, nothing, nothing)
 
 
@@ -69,11 +67,11 @@ def _through_activation(layer, net, acts, pres, blocks, n_blocks, n):
 @entry_point
 def jacobian_forward(x, params, net, work, out):
     """Forward-mode Jacobian of a chunk: one tangent per input feature."""
-    acts, pres, current, spare = work
+    acts, pres, current, spare, no_dropout, nothing = work
     n, n_features = x.shape
     units = net.units
     last = units.shape[0] - 2
-    _forward_keep(x, params, net, acts, pres)
+    _forward_keep(x, params, net, acts, pres, no_dropout, nothing)
 
     coef = coef_view(params, net, 0)
     width = units[1]
@@ -101,11 +99,11 @@ def jacobian_forward(x, params, net, work, out):
 @entry_point
 def jacobian_reverse(x, params, net, work, out):
     """Reverse-mode Jacobian of a chunk: one cotangent per output."""
-    acts, pres, current, spare = work
+    acts, pres, current, spare, no_dropout, nothing = work
     n, n_features = x.shape
     units = net.units
     last = units.shape[0] - 2
-    _forward_keep(x, params, net, acts, pres)
+    _forward_keep(x, params, net, acts, pres, no_dropout, nothing)
 
     n_outputs = units[last + 1]
     seeds = matrix_view(current, 0, n_outputs * n, n_outputs)

@@ -60,7 +60,6 @@ from fastmlp.kernels.optimizers import (
     COUNTS_UPDATES,
     DECOUPLED_DECAY,
     coefs_in_range,
-    finish_gradient,
     squared_norm,
     update_rule,
 )
@@ -443,49 +442,60 @@ def range_update(params, grads, n_coefs, weight_sum, optimizer, step, begin, end
     )
 
 
-@entry_point
 def loss_and_gradient(data, rows, params, grads, net, dropout, alpha, work):
-    """Full-batch loss and gradient (for L-BFGS); ``grads`` is filled in place."""
-    data_loss, weight_sum = forward_backward(
+    """Full-batch loss and gradient (L-BFGS's objective); ``grads`` is filled
+    in place.
+
+    ``part_gradient`` over all rows (the split batches' entry point: L-BFGS
+    and split training share its compile, about 0.8 s), then ``add_penalty``.
+    ``_engine.FullBatchObjective`` makes the same two calls.
+    """
+    data_loss, weight_sum = part_gradient(
         data, rows, 0, rows.shape[0], False, params, grads, net, dropout, -1, work
     )
-    n_coefs = net.param_offsets[net.units.shape[0] - 1]
-    penalty = 0.5 * alpha * coef_squared_norm(params, net) / weight_sum
-    finish_gradient(params, grads, n_coefs, alpha, weight_sum)
-    return data_loss + penalty
+    return data_loss + add_penalty(params, grads, net, alpha, weight_sum)
 
 
-@kernel
-def coef_squared_norm(params, net):
-    """``||W||^2`` summed layer by layer, as scikit-learn adds it up."""
-    total = 0.0
-    for layer in range(net.units.shape[0] - 1):
-        start = net.param_offsets[layer]
-        total += squared_norm(params[start : net.param_offsets[layer + 1]])
-    return total
+def add_penalty(params, grads, net, alpha, weight_sum):
+    """Turn a full batch's raw gradient into scikit-learn's, in place: add
+    ``alpha * W`` and divide by ``weight_sum``; return the loss's L2 term
+    ``0.5 * alpha * ||W||^2 / weight_sum``.
+
+    NumPy, in float64 (as a kernel would compute it), with ``||W||^2`` the
+    sum of one ``np.dot`` per layer, scikit-learn's ``_loss_grad_lbfgs``
+    order: compiled, this one line of arithmetic cost 0.36 s of first use.
+    """
+    offsets = net.param_offsets
+    n_layers = net.units.shape[0] - 1
+    norm = 0.0
+    for layer in range(n_layers):
+        coef = params[offsets[layer] : offsets[layer + 1]]
+        norm += float(np.dot(coef, coef))
+    alpha, weight_sum = np.float64(alpha), np.float64(weight_sum)
+    n_coefs = offsets[n_layers]
+    grads[:n_coefs] = (grads[:n_coefs] + alpha * params[:n_coefs]) / weight_sum
+    grads[n_coefs:] = grads[n_coefs:] / weight_sum
+    return float(0.5 * alpha * norm / weight_sum)
 
 
 @entry_point
-def predict(X, params, net, chunk_rows, out):
+def predict(X, params, net, chunk_rows, out, work):
     """The forward chain in chunks of ``chunk_rows`` rows; writes ``out``.
 
-    Work buffers hold one chunk's layer outputs only.
+    ``work`` is ``Network.predict_work``'s ``(rows, outputs, no_dropout,
+    nothing)``: the row numbers ``0..n-1`` (read-only, typed as training's
+    sample order: shared code), one chunk's layer outputs, zero dropout rates
+    and an empty array (no gathered chunks, pre-activations or masks kept).
+    Made in Python: each allocation here would compile one of numba's array
+    constructors (0.3 s of this kernel's first compile).
     """
+    rows, acts, no_dropout, nothing = work
     n_samples = out.shape[0]
     last = net.units.shape[0] - 2
-    size = min(chunk_rows, n_samples) * net.unit_offsets[last + 1]
-    acts = np.empty(size, dtype=out.dtype)
-    x_buffer = np.empty(0, dtype=out.dtype)  # chunks are not gathered
-    nothing = np.empty(0, dtype=out.dtype)  # no pre-activations or masks kept
-    no_dropout = np.zeros(last, dtype=np.float64)
-    rows = np.empty(n_samples, dtype=np.int64)  # np.arange: 0.2 s more compile
-    for i in range(n_samples):
-        rows[i] = i
-    rows = read_only(rows)  # typed as training's rows: shared code
     for start in range(0, n_samples, chunk_rows):
         stop = min(start + chunk_rows, n_samples)
         n = stop - start
-        x = take_batch(X, rows, start, stop, False, x_buffer)
+        x = take_batch(X, rows, start, stop, False, nothing)
         forward_chain(net, params, x, n, no_dropout, acts, nothing, nothing, nothing)
         result = layer_block(acts, net, n, last)
         for i in range(n):

@@ -33,15 +33,6 @@ def squared_norm(values):
 
 
 @kernel
-def finish_gradient(params, grads, n_penalized, alpha, scale):
-    """Turn raw gradients into scikit-learn's, in place (for L-BFGS)."""
-    for i in range(n_penalized):
-        grads[i] = (grads[i] + alpha * params[i]) / scale
-    for i in range(n_penalized, params.shape[0]):
-        grads[i] = grads[i] / scale
-
-
-@kernel
 def _sgd_update(params, velocity, i, g, learning_rate, momentum, nesterov):
     v = momentum * velocity[i] - learning_rate * g
     velocity[i] = v

@@ -234,7 +234,7 @@ def _compiled_signatures():
 
     return sum(
         len(kernel.signatures)
-        for kernel in (network.train_epoch, network.predict, network.loss_and_gradient)
+        for kernel in (network.train_epoch, network.predict, network.part_gradient)
     )
 
 
