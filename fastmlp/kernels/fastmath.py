@@ -23,9 +23,10 @@ carry (float32 ``log``: FreeBSD's logf); exp's polynomial is the Taylor series
 to degree 13, which is exact to 2^-57 on the reduced range |r| <= ln(2)/2.
 
 ``phi`` (gelu's Phi(x) = (1 + erf(x / sqrt 2)) / 2) is not held to 2 ulp: in
-float64 it is that formula (absolute error within an ulp of 1, as gelu had
-it); in float32 it takes erfc itself below 0, within 5e-7 relative down to
-x = -12.7 and 0 below (``tests/test_fastmath.py``).
+float64 it is a pair of polynomials in |x| with an absolute error within an
+ulp of 1, as that formula on erf has (gelu had it so); in float32 it takes
+erfc itself below 0, within 5e-7 relative down to x = -12.7 and 0 below
+(``tests/test_fastmath.py``).
 """
 
 import math
@@ -584,10 +585,105 @@ def _softplus32(x):
 _SQRT_HALF = 0.7071067811865476
 
 
+# gelu's Phi in float64 without erf (two rational functions and an exp per
+# element): on [0, 3.6) and [3.6, 8.3) of u = |x|, Phi(u) is a polynomial of
+# degree 26 in s = (u - center) / half_width, s in [-1, 1] (Chebyshev
+# interpolation in 50-digit arithmetic: benchmarks/phi_coefficients.py),
+# degree 0 first. Each coefficient is picked per element by a select, so the
+# loops vectorize without gathers (3.1 ns per element against erf's 7.0, at
+# 256 bits); within 2.3e-16 of Phi (erf's formula: 2.2e-16).
+_PHI_LOW = (
+    0.9640696808870742,
+    0.14211028494160965,
+    -0.23021866160540733,
+    0.17189660066534806,
+    -0.0149181692720326,
+    -0.07387477423427247,
+    0.04633702721254705,
+    0.007047131738503173,
+    -0.018939656379059214,
+    0.004598429925401275,
+    0.0039647297959766415,
+    -0.002386795850947441,
+    -0.0003287263508652306,
+    0.000627222650760477,
+    -7.493164432381108e-05,
+    -0.00010962534870922441,
+    3.635883100453273e-05,
+    1.2672009100753154e-05,
+    -8.436489916136656e-06,
+    -6.20299835765315e-07,
+    1.3903510570198052e-06,
+    -1.0779898698159932e-07,
+    -1.750696979877801e-07,
+    3.019385660866226e-08,
+    1.6332467389343095e-08,
+    -2.886906900164553e-09,
+    -8.939032855560815e-10,
+)
+_PHI_HIGH = (
+    0.9999999986592876,
+    1.9249645354708966e-08,
+    -1.3457908234703102e-07,
+    6.095329656896987e-07,
+    -2.0068298873556455e-06,
+    5.107178368088715e-06,
+    -1.0424156784780997e-05,
+    1.7464579783690304e-05,
+    -2.4356887826704233e-05,
+    2.8464300214651428e-05,
+    -2.784358190512259e-05,
+    2.25312370320086e-05,
+    -1.4605123032453257e-05,
+    6.93672566938559e-06,
+    -1.608387356485196e-06,
+    -8.76447276134344e-07,
+    1.2802531176500598e-06,
+    -7.781984744359777e-07,
+    2.411031468899937e-07,
+    2.609328761727634e-08,
+    -8.857853354612006e-08,
+    6.126598029169155e-08,
+    -1.197609971905246e-08,
+    -1.1752060221137976e-08,
+    6.463447634867729e-09,
+    5.29942751024982e-10,
+    -6.735700097365075e-10,
+)
+
+
+def _select_horner(low, high):
+    """``low`` or ``high`` (degree 0 first) at ``s`` by Horner's rule, the
+    table picked per element by ``upper``: straight-line code, since LLVM
+    leaves the element loop scalar around a loop over the coefficients."""
+    n = len(low)
+    lines = [
+        "def select_horner(s, upper):",
+        f"    r = HIGH[{n - 1}] if upper else LOW[{n - 1}]",
+    ]
+    for j in range(n - 2, -1, -1):
+        lines.append(f"    r = r * s + (HIGH[{j}] if upper else LOW[{j}])")
+    lines.append("    return r")
+    namespace = {"LOW": low, "HIGH": high}
+    exec("\n".join(lines), namespace)
+    return _float64(namespace["select_horner"])
+
+
+_phi_polynomial = _select_horner(_PHI_LOW, _PHI_HIGH)
+
+
 @_float64
 def _phi64(x):
-    """The standard normal CDF, (1 + erf(x / sqrt(2))) / 2."""
-    return 0.5 * (1.0 + _erf64(x * _SQRT_HALF))
+    """The standard normal CDF, to within about an ulp of 1."""
+    u = abs(x)
+    upper = u >= 3.6
+    # the intervals' centers and 1 / half-widths
+    center = 5.95 if upper else 1.8
+    s = (u - center) * (0.42553191489361697 if upper else 0.5555555555555556)
+    p = _phi_polynomial(s, upper)
+    p = p if u < 8.3 else 1.0  # 1 - Phi(8.3) is 5e-17
+    p = p if x >= 0.0 else 1.0 - p  # exact: p >= 1/2
+    return p if x == x else x
 
 
 @_float64
