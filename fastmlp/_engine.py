@@ -457,8 +457,7 @@ class Network:
         kernel, net = _network().predict, self.bundle
 
         def predict_block(X, out):
-            work = self.predict_work(out.shape[0], chunk_rows)
-            _compilation.call(kernel, key, X, params, net, chunk_rows, out, work)
+            _compilation.call(kernel, key, X, params, net, chunk_rows, out)
 
         fans = self.units[:-1] * self.units[1:]
         if n_rows * int(fans.max()) < BLAS_THREADS_MIN_MACS:
@@ -479,17 +478,6 @@ class Network:
             with ThreadPoolExecutor(threads - 1) as pool:
                 on_threads(pool, predict_block, blocks, threads)
         return out
-
-    def predict_work(self, n_rows, chunk_rows):
-        """The buffers of one compiled predict call on ``n_rows`` rows:
-        ``(rows, outputs, no_dropout, nothing)`` (see ``kernels.predict``)."""
-        outputs = min(chunk_rows, n_rows) * int(self.units[1:].sum())
-        return (
-            read_only(np.arange(n_rows, dtype=np.int64)),
-            np.empty(outputs, dtype=self.dtype),
-            self.no_dropout(),
-            np.empty(0, dtype=self.dtype),
-        )
 
     def predict_chunk_rows(self):
         """Rows per chunk of predict (and per row block of a threaded one)."""

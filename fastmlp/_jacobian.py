@@ -112,8 +112,6 @@ def jacobian(network, params, X, mode="auto"):
         np.empty(layers, dtype=dtype),
         np.empty(chunk * directions * width, dtype=dtype),
         np.empty(chunk * directions * width, dtype=dtype),
-        network.no_dropout(),
-        np.empty(0, dtype=dtype),
     )
     out = np.empty((n_samples, n_outputs, n_features), dtype=dtype)
     guard.check_params(network, params)

@@ -20,18 +20,17 @@ Reverse mode pulls one cotangent per output back: ``n_outputs`` blocks of
 vector-Jacobian products (the backward kernels of training) down to
 ``delta @ W0.T``, the gradient of output ``o`` with respect to the input.
 
-``work`` is ``(acts, pres, current, spare, no_dropout, nothing)``: flat
-buffers of at least ``n * sum(units[1:])`` elements for the first two and,
-for the tangents or cotangents, ``n_directions * n * max(width)`` each
-(widths ``units[1:]`` in forward mode, all of ``units`` in reverse mode);
-zero dropout rates (float64, one per hidden layer) and an empty array of the
-network's dtype (no masks kept). Python makes them: an allocation here would
-compile one of numba's array constructors. ``net`` is the
+``work`` is ``(acts, pres, current, spare)``: flat buffers of at least
+``n * sum(units[1:])`` elements for the first two and, for the tangents or
+cotangents, ``n_directions * n * max(width)`` each (widths ``units[1:]`` in
+forward mode, all of ``units`` in reverse mode). ``net`` is the
 ``NetworkBundle`` (see ``network.py``); the forward pass is ``forward_chain``.
 """
 
+import numpy as np
+
 from fastmlp.kernels._compile import entry_point, kernel
-from fastmlp.kernels._views import read_only
+from fastmlp.kernels._views import new_array, read_only
 from fastmlp.kernels.dense import dense_backward_input, dense_forward
 from fastmlp.kernels.network import (
     activation_backward,
@@ -44,8 +43,13 @@ from fastmlp.kernels.network import (
 
 
 @kernel
-def _forward_keep(x, params, net, acts, pres, no_dropout, nothing):
+def _forward_keep(x, params, net, acts, pres):
     """The forward chain, keeping each layer's output and pre-activation."""
+    n_hidden = net.units.shape[0] - 2
+    nothing = new_array(0, acts.dtype)
+    no_dropout = new_array(n_hidden, np.float64)
+    for layer in range(n_hidden):
+        no_dropout[layer] = 0.0
     forward_chain(net, params, x, x.shape[0], no_dropout, acts, pres, nothing, nothing)
 
 
@@ -67,11 +71,11 @@ def _through_activation(layer, net, acts, pres, blocks, n_blocks, n):
 @entry_point
 def jacobian_forward(x, params, net, work, out):
     """Forward-mode Jacobian of a chunk: one tangent per input feature."""
-    acts, pres, current, spare, no_dropout, nothing = work
+    acts, pres, current, spare = work
     n, n_features = x.shape
     units = net.units
     last = units.shape[0] - 2
-    _forward_keep(x, params, net, acts, pres, no_dropout, nothing)
+    _forward_keep(x, params, net, acts, pres)
 
     coef = coef_view(params, net, 0)
     width = units[1]
@@ -99,11 +103,11 @@ def jacobian_forward(x, params, net, work, out):
 @entry_point
 def jacobian_reverse(x, params, net, work, out):
     """Reverse-mode Jacobian of a chunk: one cotangent per output."""
-    acts, pres, current, spare, no_dropout, nothing = work
+    acts, pres, current, spare = work
     n, n_features = x.shape
     units = net.units
     last = units.shape[0] - 2
-    _forward_keep(x, params, net, acts, pres, no_dropout, nothing)
+    _forward_keep(x, params, net, acts, pres)
 
     n_outputs = units[last + 1]
     seeds = matrix_view(current, 0, n_outputs * n, n_outputs)

@@ -28,7 +28,7 @@ import numpy as np
 from fastmlp import _registry
 from fastmlp.kernels import fastmath
 from fastmlp.kernels._compile import kernel, make_switch
-from fastmlp.kernels._views import read_only
+from fastmlp.kernels._views import new_array, read_only
 from fastmlp.kernels.sums import column_sums, pairwise_sum
 
 
@@ -104,7 +104,7 @@ def _column_means(terms, sample_weight, weight_sum):
     for i in range(terms.shape[0]):
         for j in range(terms.shape[1]):
             terms[i, j] *= sample_weight[i]
-    means = np.empty(terms.shape[1])
+    means = new_array(terms.shape[1], np.float64)
     column_sums(terms, means)
     for j in range(means.shape[0]):
         means[j] /= weight_sum
@@ -120,7 +120,7 @@ def _xlogy(x, y):
 @kernel
 def squared_error_mean(p, y, sample_weight, weight_sum, param):
     # 0.5 * mean over outputs of the weighted mean of (y - p)**2
-    terms = np.empty(p.shape)
+    terms = new_array(p.shape, np.float64)
     for i in range(p.shape[0]):
         for j in range(p.shape[1]):
             diff = np.float64(y[i, j]) - np.float64(p[i, j])
@@ -148,7 +148,7 @@ def _clip_probability(value, eps):
 @kernel
 def log_loss_mean(p, y, sample_weight, weight_sum, param):
     eps = _epsilon(p)
-    terms = np.empty(p.shape)
+    terms = new_array(p.shape, np.float64)
     for i in range(p.shape[0]):
         for j in range(p.shape[1]):
             prob = _clip_probability(np.float64(p[i, j]), eps)
@@ -159,7 +159,7 @@ def log_loss_mean(p, y, sample_weight, weight_sum, param):
 @kernel
 def binary_log_loss_mean(p, y, sample_weight, weight_sum, param):
     eps = _epsilon(p)
-    terms = np.empty(p.shape)
+    terms = new_array(p.shape, np.float64)
     for i in range(p.shape[0]):
         for j in range(p.shape[1]):
             prob = _clip_probability(np.float64(p[i, j]), eps)
@@ -171,7 +171,7 @@ def binary_log_loss_mean(p, y, sample_weight, weight_sum, param):
 @kernel
 def poisson_mean(p, y, sample_weight, weight_sum, param):
     # half Poisson deviance, with scikit-learn's constant term xlogy(y, y) - y
-    terms = np.empty(p.shape)
+    terms = new_array(p.shape, np.float64)
     for i in range(p.shape[0]):
         for j in range(p.shape[1]):
             target = np.float64(y[i, j])
@@ -183,7 +183,7 @@ def poisson_mean(p, y, sample_weight, weight_sum, param):
 @kernel
 def huber_mean(p, y, sample_weight, weight_sum, param):
     # mean over outputs of 0.5 r**2 for |r| <= param, param * (|r| - param / 2)
-    terms = np.empty(p.shape)
+    terms = new_array(p.shape, np.float64)
     for i in range(p.shape[0]):
         for j in range(p.shape[1]):
             r = abs(np.float64(p[i, j]) - np.float64(y[i, j]))
@@ -195,7 +195,7 @@ def huber_mean(p, y, sample_weight, weight_sum, param):
 @kernel
 def absolute_error_mean(p, y, sample_weight, weight_sum, param):
     # mean over outputs of |p - y|
-    terms = np.empty(p.shape)
+    terms = new_array(p.shape, np.float64)
     for i in range(p.shape[0]):
         for j in range(p.shape[1]):
             terms[i, j] = abs(np.float64(p[i, j]) - np.float64(y[i, j]))

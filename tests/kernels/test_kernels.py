@@ -916,6 +916,31 @@ def test_adam_step_matches_sklearn_optimizer():
 # array views (the numerical edge cases are in test_edge_cases.py)
 
 
+def test_new_array_allocates_like_np_empty():
+    """new_array(shape, dtype) in compiled code: a fresh C-ordered array of
+    the shape and dtype np.empty gives, for a size or a shape tuple and for a
+    scalar type or an array's dtype."""
+    from fastmlp.kernels._views import new_array
+
+    @njit
+    def allocate(like, n):
+        vector = new_array(n, like.dtype)
+        matrix = new_array((n, 3), np.float64)
+        rows = new_array(n, np.int64)
+        for i in range(n):
+            vector[i], rows[i] = i, i
+        matrix[:] = 1.0
+        return vector, matrix, rows
+
+    vector, matrix, rows = allocate(np.zeros(1, dtype=np.float32), 5)
+    assert vector.dtype == np.float32 and vector.shape == (5,)
+    assert matrix.dtype == np.float64 and matrix.shape == (5, 3)
+    assert rows.dtype == np.int64 and rows.flags.c_contiguous
+    assert_allclose(vector, np.arange(5.0))
+    assert (matrix == 1.0).all() and (rows == np.arange(5)).all()
+    assert allocate(np.zeros(1), 0)[1].shape == (0, 3)
+
+
 def test_matrix_view_shares_memory_and_checks_bounds():
     """matrix_view is a C-ordered window on the flat buffer, never a copy."""
     buffer = np.arange(20.0)
