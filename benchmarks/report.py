@@ -253,15 +253,17 @@ def threads_table(threads):
 
 def threads_notes(threads):
     """The section's method, in a few lines."""
-    hand = threads["handover_seconds"]
+    barriers = threads["barrier_seconds"]
     load = threads["load_average"]
+    crossings = ", ".join(
+        f"{t} threads {seconds * 1e6:.2f} us" for t, seconds in barriers.items()
+    )
     lines = [
         f"cores: {threads['cores']}; load average {load[0]:.1f} -> {load[1]:.1f}; "
-        f"hand-over to a worker thread {hand['latency'] * 1e6:.0f} us, each "
-        f"further job {hand['submit'] * 1e6:.0f} us",
+        f"one barrier crossing: {crossings}",
         "model: fit(T) = serial + batches x (ceil(P/T) x (part + update/P) + "
-        "handover(T)), every term measured on one thread; it ignores shared "
-        "memory bandwidth and caches (an upper bound)",
+        "2 x barrier(T)), part and update measured on one thread; it ignores "
+        "shared memory bandwidth and caches (an upper bound)",
         "best row split: the model's best speed-up against whole batches on one "
         "thread over P = 1, 2, 4, 8, 16 row parts of a 200-row batch",
     ]

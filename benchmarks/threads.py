@@ -5,19 +5,22 @@ measured per-part times that predicts it for more cores.
 A mini-batch of a large enough network is trained as ``P`` row parts
 (``fastmlp._engine.batch_parts``: the network and the batch size fix ``P``);
 ``T`` threads take ``ceil(P / T)`` parts each, then the optimizer step, cut
-into ``P`` parameter ranges, the same way. The model, per fit::
+into ``P`` parameter ranges, the same way, meeting at a barrier after each
+(``fastmlp/kernels/_atomics.py``). The model, per fit::
 
-    fit(T) = serial + batches x (ceil(P/T) x (part + update / P) + handover(T))
-    handover(T) = 2 x (latency + (min(T, P) - 2) x submit)   (0 for T = 1)
+    fit(T) = serial + batches x (ceil(P/T) x (part + update / P) + meet(T))
+    meet(T) = 2 x barrier(min(T, P))   (0 for T = 1)
 
-with, all measured here on one thread: ``part``, one part's forward and
+with, measured here on one thread: ``part``, one part's forward and
 backward pass (``forward_backward`` on ``B / P`` rows, B the batch size);
 ``update``, the optimizer step summing ``P`` part gradients over every
-parameter; ``latency``, a round trip to a worker thread, and ``submit``, the
-cost of one more hand-over in a phase; ``serial``, the one-thread fit time
-less ``batches x (P x part + update)`` (validation, loss curve, Python per
-batch). It ignores what more cores share (memory bandwidth, caches, clock
-boost), so it is an upper bound where the parts stream the weights. It also
+parameter; ``serial``, the one-thread fit time less ``batches x (P x part +
+update)`` (validation, loss curve, Python per epoch); and ``barrier(T)``,
+one crossing of the barrier by ``T`` threads, measured up to the machine's
+cores and, beyond, scaled in proportion to ``T`` (each arrival is one
+atomic add on a shared counter). It ignores what more cores share (memory
+bandwidth, caches, clock boost), so it is an upper bound where the parts
+stream the weights. It also
 gives the best any row split could do on ``T`` cores: ``P = T`` parts of
 ``B / T`` rows (``row_split_best``), from measured times of such parts.
 """
@@ -28,7 +31,6 @@ import os
 import statistics
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import libraries
 import measure
@@ -135,29 +137,36 @@ def part_times(workload, dtype, part_counts, tiny=False):
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def handover_times(samples=400):
-    """A round trip to a worker thread (``latency``) and the cost of one more
-    submitted job (``submit``), in seconds."""
+def barrier_times(thread_counts, crossings=4000):
+    """Seconds per crossing of the split epoch's barrier by ``T`` threads,
+    for each ``T`` in ``thread_counts`` (run together, on a compiled loop of
+    ``crossings`` crossings)."""
+    import threading
 
-    def nothing():
-        return None
+    from numba import njit
 
-    with ThreadPoolExecutor(8) as pool:
-        for _ in range(20):
-            pool.submit(nothing).result()
-        trips = []
-        for _ in range(samples):
-            start = time.perf_counter()
-            pool.submit(nothing).result()
-            trips.append(time.perf_counter() - start)
-        submits = []
-        for _ in range(samples // 8):
-            start = time.perf_counter()
-            jobs = [pool.submit(nothing) for _ in range(8)]
-            submits.append((time.perf_counter() - start) / 8)
-            for job in jobs:
-                job.result()
-    return {"latency": statistics.median(trips), "submit": statistics.median(submits)}
+    from fastmlp.kernels._atomics import SYNC_SIZE, barrier
+
+    @njit(nogil=True)
+    def cross(sync, n_threads, crossings):
+        for _ in range(crossings):
+            barrier(sync, n_threads)
+
+    cross(np.zeros(SYNC_SIZE, dtype=np.int64), 1, 1)  # compile
+    seconds = {}
+    for count in thread_counts:
+        sync = np.zeros(SYNC_SIZE, dtype=np.int64)
+        threads = [
+            threading.Thread(target=cross, args=(sync, count, crossings))
+            for _ in range(count)
+        ]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seconds[count] = (time.perf_counter() - start) / crossings
+    return seconds
 
 
 def free_cores_control(threads, repeats=3):
@@ -194,15 +203,16 @@ def free_cores_control(threads, repeats=3):
     return statistics.median(ratios)
 
 
-def model_seconds(serial, batches, parts, part, update, handover, threads):
+def model_seconds(serial, batches, parts, part, update, barriers, threads):
     """The model's fit time with ``parts`` parts on ``threads`` threads (see
-    the module)."""
-    hand = 0.0
-    if threads > 1 and parts > 1:
-        used = min(threads, parts)
-        hand = 2 * (handover["latency"] + (used - 2) * handover["submit"])
+    the module); ``barriers``: ``barrier_times``' measured seconds."""
+    meet = 0.0
+    used = min(threads, parts)
+    if used > 1:
+        measured = max(t for t in barriers if t <= used)
+        meet = 2 * barriers[measured] * used / measured
     rounds = math.ceil(parts / threads)
-    return serial + batches * (rounds * (part + update / parts) + hand)
+    return serial + batches * (rounds * (part + update / parts) + meet)
 
 
 def _fit_seconds(workload, dtype, counts, repeats):
@@ -243,7 +253,7 @@ def _predict_seconds(workload, dtype, counts, repeats):
     return measure.medians(seconds), same
 
 
-def _train_row(workload, dtype, measured, repeats, handover, tiny):
+def _train_row(workload, dtype, measured, repeats, barriers, tiny):
     from fastmlp import _engine
 
     median, same = _fit_seconds(workload, dtype, measured, repeats)
@@ -265,7 +275,7 @@ def _train_row(workload, dtype, measured, repeats, handover, tiny):
     def model(p, threads):
         return model_seconds(
             serial, batches, p, times[f"part_{p}"], times[f"update_{p}"],
-            handover, threads,
+            barriers, threads,
         )  # fmt: skip
 
     whole = model(1, 1)  # the same fit with whole batches, one thread
@@ -301,13 +311,13 @@ def scaling(steps, counts, repeats, tiny=False):
     cores = os.cpu_count() or 1
     measured = sorted({1, *[c for c in counts if c <= cores]})
     skipped = sorted(c for c in counts if c > cores)
-    handover = handover_times(100 if tiny else 400)
+    barriers = barrier_times(measured, 400 if tiny else 4000)
     load = os.getloadavg()[0]
     rows = []
     with _quiet():
         for workload, dtype in steps:
             if workload.kind == "train":
-                row = _train_row(workload, dtype, measured, repeats, handover, tiny)
+                row = _train_row(workload, dtype, measured, repeats, barriers, tiny)
                 rows.append(row)
                 continue
             median, same = _predict_seconds(workload, dtype, measured, repeats)
@@ -332,7 +342,7 @@ def scaling(steps, counts, repeats, tiny=False):
         "counts": measured,
         "not_measured": skipped,
         "predicted": list(PREDICTED),
-        "handover_seconds": handover,
+        "barrier_seconds": {str(t): v for t, v in barriers.items()},
         "load_average": [load, os.getloadavg()[0]],
         "rows": rows,
     }

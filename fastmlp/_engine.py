@@ -15,13 +15,15 @@ threads:
 
 - training: a mini-batch of at least ``SPLIT_MIN_MACS`` multiply-adds is
   trained as ``batch_parts`` row parts (about one per ``PART_ROWS`` rows, at
-  least two); up to ``T`` threads take the parts in turn (``on_threads``:
-  the calling thread too, so a worker the system does not schedule in time
-  costs no waiting); the parts' gradients are summed in part order, and the
-  optimizer step runs in one parameter range per part, the same way; on one
-  thread the whole split epoch is one compiled call
-  (``train_epoch_in_parts``: the same parts and sums, without the Python
-  work per batch);
+  least two); each of up to ``T`` threads (the calling thread and a pool's)
+  runs the whole epoch in one compiled call (``train_epoch``), taking every
+  ``T``-th part and then every ``T``-th parameter range of the optimizer
+  step, the threads meeting at a barrier in compiled code after each
+  (``kernels/_atomics.py``, about a microsecond; a hand-over through Python
+  per batch cost tens of microseconds under the GIL: mid, 2 threads against
+  1, 1.11x then, 1.75x now); the parts' gradients and losses are summed in
+  part order by every thread alike; a whole-batch epoch is the same call on
+  one thread with one part;
 - predict: row blocks of ``predict_chunk_rows`` rows, one call each (an
   input whose products are all below ``BLAS_THREADS_MIN_MACS`` makes one
   call without the one-thread limit);
@@ -31,7 +33,8 @@ threads:
   ``NUMBA_NUM_THREADS`` when set;
 - the threads are a Python thread pool started per epoch (per predict), not
   numba's ``prange``: no compiled kernel is parallel, numba never starts its
-  thread pool, and a fork never inherits a worker.
+  thread pool, and a fork never inherits a worker. A thread that fails sets
+  the barrier's abort flag, which releases the others (no hang).
 
 Measured reasons:
 
@@ -547,12 +550,13 @@ class StochasticTrainer:
     """Mini-batch training of ``params`` (updated in place), one epoch per call.
 
     A batch of at least ``SPLIT_MIN_MACS`` multiply-adds is split into
-    ``batch_parts`` row parts: each part's gradient is computed on its own
-    work buffers, the threads taking the parts in turn (``on_threads``), and
-    the parts' gradients are summed in part order before the
+    ``batch_parts`` row parts: each part's gradient goes to its own row of
+    ``grads``, each thread computing its share of the parts on its own work
+    buffers, and the parts' gradients are summed in part order before the
     optimizer step, itself cut into one parameter range per part. The split
     depends only on the network and the batch size, never on ``threads``, so
-    a fit gives the same bits on any number of threads.
+    a fit gives the same bits on any number of threads (see ``_epoch`` and
+    ``kernels.network.train_epoch``).
 
     Parameters
     ----------
@@ -605,9 +609,10 @@ class StochasticTrainer:
         self.range_edges = read_only(np.array(edges, dtype=np.int64), np.int64)
         dense_input = isinstance(self.X, np.ndarray)
         dropout = bool(np.any(self.dropout > 0))
+        # one set of work buffers per thread, reused for each of its parts
         self.work = [
             network.allocate_work(part_rows, dense_input, dropout)
-            for _ in range(self.parts)
+            for _ in range(self.threads)
         ]
         self._check_arrays(part_rows, dense_input, dropout)
 
@@ -616,7 +621,8 @@ class StochasticTrainer:
         guard.check_params(network, self.params)
         for part in range(self.parts):
             guard.check_params(network, self.grads[part], "grads")
-            guard.check_work(network, self.work[part], part_rows, dense_input, dropout)
+        for work in self.work:
+            guard.check_work(network, work, part_rows, dense_input, dropout)
         guard.check_params(network, optimizer.first_moment, "optimizer state")
         if optimizer.spec.moments == 2:
             guard.check_params(network, optimizer.second_moment, "optimizer state")
@@ -634,10 +640,7 @@ class StochasticTrainer:
         shuffled = sample_order is not None
         rows = read_only(sample_order if shuffled else np.arange(n_samples), np.int64)
         guard.check_rows(rows, n_samples, length=n_samples)
-        if self.parts == 1:
-            total = self._whole_batch_epoch(rows, shuffled, seed)
-        else:
-            total = self._split_batch_epoch(rows, shuffled, seed)
+        total = self._epoch(rows, shuffled, seed)
         return total / n_samples
 
     def _optimizer_bundle(self):
@@ -662,107 +665,75 @@ class StochasticTrainer:
             opt.second_moment,
         )
 
-    def _whole_batch_epoch(self, rows, shuffled, seed):
-        # the whole epoch in one compiled call
-        net = self.network
-        total, self.optimizer.step = _compilation.call(
-            _network().train_epoch,
-            net.compile_key("train_epoch", self.X, self.optimizer.spec.name),
-            (self.X, self.Y, self.sample_weight),
-            rows,
-            shuffled,
-            self.batch_size,
-            self.params,
-            self.grads[0],
-            net.bundle,
-            self.dropout,
-            seed,
-            self._optimizer_bundle(),
-            self.optimizer.step,
-            self.work[0],
-        )
-        return total
-
     @staticmethod
     def _part_seed(seed, batch, part):
         # a seed per batch and part: the same masks on any thread (a tuple of
         # ints hashes alike in every process)
         return -1 if seed < 0 else hash((seed, batch, part)) % 2**31
 
-    def _split_batch_epoch(self, rows, shuffled, seed):
-        if self.threads == 1:
-            return self._split_batch_epoch_compiled(rows, shuffled, seed)
-        kernels, net, opt = _network(), self.network, self.optimizer
-        pool = ThreadPoolExecutor(self.threads - 1)  # one thread: returned above
+    def _epoch(self, rows, shuffled, seed):
+        # the whole epoch in one compiled call per thread (whole batches: one
+        # thread); with parts, the threads meet at a barrier in compiled code
+        # twice per batch (through Python, each batch cost tens of
+        # microseconds under the GIL)
+        from fastmlp.kernels._atomics import ABORT, SYNC_SIZE
 
-        def on_parts(function, arguments):
-            return on_threads(pool, function, arguments, self.threads)
-
-        def part_gradient(part, start, stop, batch):
-            part_seed = self._part_seed(seed, batch, part)
-            return _compilation.call(
-                kernels.part_gradient, net.compile_key("part_gradient", self.X),
-                data, rows, start, stop, shuffled, self.params, self.grads[part],
-                net.bundle, self.dropout, part_seed, self.work[part],
-            )  # fmt: skip
-
-        data = (self.X, self.Y, self.sample_weight)
-        optimizer = self._optimizer_bundle()
-        update_key = net.compile_key("range_update", solver=opt.spec.name)
-
-        def update_range(*arguments):
-            return _compilation.call(kernels.range_update, update_key, *arguments)
-
-        # the kernel's logic, run in Python: nothing to compile
-        penalty_alpha = kernels.l2_alpha.py_func(opt.solver_code, self.alpha)
-        counts_updates = opt.spec.counts_updates
-        total = 0.0
-        with pool:
-            for batch, start in enumerate(range(0, rows.shape[0], self.batch_size)):
-                stop = min(start + self.batch_size, rows.shape[0])
-                size = -(-(stop - start) // self.parts)
-                parts = [
-                    (part, start + part * size, min(start + (part + 1) * size, stop))
-                    for part in range(self.parts)
-                    if start + part * size < stop
-                ]
-                if len(parts) < self.parts:  # a short last batch: no stale rows
-                    self.grads[len(parts) :] = 0.0
-                results = on_parts(part_gradient, [(*p, batch) for p in parts])
-                loss_sum = sum(loss * w for loss, w in results if w > 0)
-                weight_sum = sum(w for _, w in results)
-                step = opt.step + counts_updates
-                update = (self.params, self.grads, net.n_coefs, weight_sum)
-                update += (optimizer, step)
-                norms = on_parts(
-                    update_range,
-                    [(*update, *bounds) for bounds in self.param_ranges],
-                )
-                opt.step = step
-                scale = weight_sum or np.nan  # no weight: a nan loss, as compiled
-                penalty = 0.5 * penalty_alpha * sum(norms) / scale
-                total += (loss_sum / scale + penalty) * (stop - start)
-        return total
-
-    def _split_batch_epoch_compiled(self, rows, shuffled, seed):
-        # on one thread, the same split epoch in one compiled call (the
-        # Python work per batch cost as much as a 100-class output layer)
         net, opt = self.network, self.optimizer
         n_batches = -(-rows.shape[0] // self.batch_size)
-        part_seeds = np.array(
-            [
-                [self._part_seed(seed, batch, part) for part in range(self.parts)]
-                for batch in range(n_batches)
-            ],
-            dtype=np.int64,
-        )
-        total, opt.step = _compilation.call(
-            _network().train_epoch_in_parts,
-            net.compile_key("train_epoch_in_parts", self.X, opt.spec.name),
+        if self.parts == 1:  # masks drawn batch after batch from the seed
+            epoch_seed = seed
+            part_seeds = np.full((n_batches, 1), -1, dtype=np.int64)
+        else:
+            epoch_seed = -1
+            part_seeds = np.array(
+                [
+                    [self._part_seed(seed, batch, part) for part in range(self.parts)]
+                    for batch in range(n_batches)
+                ],
+                dtype=np.int64,
+            )
+        kernel = _network().train_epoch
+        key = net.compile_key("train_epoch", self.X, opt.spec.name)
+        arguments = (
             (self.X, self.Y, self.sample_weight), rows, shuffled, self.batch_size,
-            self.params, self.grads, net.bundle, self.dropout, part_seeds,
-            self._optimizer_bundle(), opt.step, self.work[0], self.range_edges,
+            self.params, self.grads, net.bundle, self.dropout, epoch_seed,
+            part_seeds, self._optimizer_bundle(), opt.step,
         )  # fmt: skip
+        n_threads = self.threads
+        sync = np.zeros(SYNC_SIZE, dtype=np.int64)
+        part_results = np.zeros((self.parts, 2))
+        range_norms = np.zeros(len(self.param_ranges))
+
+        def run(thread):
+            team = (thread, n_threads, sync, part_results, range_norms)
+            try:
+                return _compilation.call(
+                    kernel, key, *arguments, self.work[thread], self.range_edges, team
+                )
+            except BaseException:
+                sync[ABORT] = 1  # release the threads waiting for this one
+                raise
+
+        if n_threads == 1:
+            total, step, completed = run(0)
+        else:
+            with ThreadPoolExecutor(n_threads - 1) as pool:
+                jobs = []
+                try:
+                    for thread in range(1, n_threads):
+                        jobs.append(pool.submit(run, thread))
+                    total, step, completed = run(0)
+                except BaseException:
+                    sync[ABORT] = 1
+                    raise
+                finally:
+                    errors = [job.exception() for job in jobs]
+            failed = [error for error in errors if error is not None]
+            if failed:
+                raise failed[0]
+        if not completed:
+            raise RuntimeError("a thread of the split epoch stopped early")
+        opt.step = step
         return total
 
 

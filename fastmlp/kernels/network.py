@@ -40,6 +40,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+from fastmlp.kernels._atomics import barrier
 from fastmlp.kernels._compile import (
     entry_point,
     kernel,
@@ -326,76 +327,52 @@ def l2_alpha(solver, alpha):
 
 
 @entry_point
-def train_epoch(
-    data,
-    rows,
-    shuffled,
-    batch_size,
-    params,
-    grads,
-    net,
-    dropout,
-    seed,
-    optimizer,
-    step,
-    work,
-):
-    """One epoch of mini-batch training; returns (sum of batch losses x rows, step).
-
-    A batch's loss is scikit-learn's: the weighted mean loss plus
-    ``0.5 * alpha * ||W||^2 / sum(sample_weight)``, with W before the batch's
-    update (AdamW: no penalty term). ``rows`` is the epoch's sample order
-    (used when ``shuffled``); ``seed`` (>= 0) seeds the dropout masks of the
-    epoch; ``step`` counts Adam updates so far.
-    """
-    if seed >= 0:
-        np.random.seed(seed)
-    n_samples = rows.shape[0]
-    n_coefs = net.param_offsets[net.units.shape[0] - 1]
-    penalty_alpha = l2_alpha(optimizer.solver, optimizer.alpha)
-    part_grads = grads.reshape((1, grads.shape[0]))
-    total = 0.0
-    for start in range(0, n_samples, batch_size):
-        stop = min(start + batch_size, n_samples)
-        data_loss, weight_sum = forward_backward(
-            data, rows, start, stop, shuffled, params, grads, net, dropout, -1, work
-        )
-        if COUNTS_UPDATES[optimizer.solver]:
-            step += 1
-        norm = optimizer_update(
-            params, part_grads, n_coefs, weight_sum, optimizer, step, 0, params.shape[0]
-        )
-        total += (data_loss + 0.5 * penalty_alpha * norm / weight_sum) * (stop - start)
-    return total, step
-
-
-@entry_point
 def part_gradient(
     data, rows, start, stop, shuffled, params, grads, net, dropout, seed, work
 ):
-    """``forward_backward`` for one part of a split batch (called from Python,
-    one part per thread)."""
+    """``forward_backward`` over ``rows[start:stop]``, called from Python:
+    L-BFGS's objective over every row (see ``loss_and_gradient``)."""
     return forward_backward(
         data, rows, start, stop, shuffled, params, grads, net, dropout, seed, work
     )
 
 
 @entry_point
-def train_epoch_in_parts(
-    data, rows, shuffled, batch_size, params, grads, net, dropout, part_seeds,
-    optimizer, step, work, range_edges,
+def train_epoch(
+    data, rows, shuffled, batch_size, params, grads, net, dropout, seed,
+    part_seeds, optimizer, step, work, range_edges, team,
 ):  # fmt: skip
-    """One epoch of split batches on one thread; returns (sum of batch
-    losses x rows, step).
+    """One epoch of mini-batch training, on one of the ``team``'s threads;
+    returns (sum of batch losses x rows, step, whether the epoch ran to its
+    end).
 
-    The engine's split-batch epoch (``StochasticTrainer._split_batch_epoch``)
-    without its Python work per batch: each batch's ``grads.shape[0]`` parts
-    (``forward_backward``, part ``p`` seeded with ``part_seeds[batch, p]``),
-    then the step over the parameter ranges ``range_edges``, with the same
-    operations in the same order as the engine's threads and its Python sums,
-    so the same bits. The parts run one after the other, in ``work``.
+    A batch's loss is scikit-learn's: the weighted mean loss plus
+    ``0.5 * alpha * ||W||^2 / sum(sample_weight)``, with W before the batch's
+    update (AdamW: no penalty term). ``rows`` is the epoch's sample order
+    (used when ``shuffled``); ``step`` counts Adam updates so far.
+
+    Each batch is trained as ``grads.shape[0]`` row parts (one: the whole
+    batch): the parts' ``forward_backward``, then the step over the parameter
+    ranges ``range_edges``, shared out between the threads of ``team = (thread,
+    n_threads, sync, part_results, range_norms)``; every thread calls this
+    with its own ``thread`` number and ``work`` buffers and the same other
+    arguments. Thread ``t`` takes the parts and ranges ``t, t + n_threads,
+    ...``; the threads meet at a barrier (``_atomics``) after the parts,
+    whose losses and weights they then all sum in part order from
+    ``part_results``, and after the step, whose ``||W||^2`` they sum in range
+    order from ``range_norms``. So every thread returns the same total, and
+    the bits do not depend on the number of threads. An aborted barrier
+    (another thread failed) ends the epoch early.
+
+    Dropout masks: ``seed`` (>= 0) seeds those of a whole-batch epoch, drawn
+    batch after batch; with parts, part ``p`` of batch ``b`` seeds its own
+    with ``part_seeds[b, p]`` (-1: not seeded).
     """
+    if seed >= 0:
+        np.random.seed(seed)
+    thread, n_threads, sync, part_results, range_norms = team
     n_parts = grads.shape[0]
+    n_ranges = range_edges.shape[0] - 1
     n_coefs = net.param_offsets[net.units.shape[0] - 1]
     penalty_alpha = l2_alpha(optimizer.solver, optimizer.alpha)
     total = 0.0
@@ -403,9 +380,7 @@ def train_epoch_in_parts(
     for start in range(0, rows.shape[0], batch_size):
         stop = min(start + batch_size, rows.shape[0])
         size = (stop - start + n_parts - 1) // n_parts
-        loss_sum = 0.0
-        weight_sum = 0.0
-        for part in range(n_parts):
+        for part in range(thread, n_parts, n_threads):
             begin = start + part * size
             if begin >= stop:  # a short last batch: no stale gradients
                 for i in range(grads.shape[1]):
@@ -415,28 +390,46 @@ def train_epoch_in_parts(
                 data, rows, begin, min(begin + size, stop), shuffled, params,
                 grads[part], net, dropout, part_seeds[batch, part], work,
             )  # fmt: skip
-            if weight > 0:
-                loss_sum += loss * weight
-            weight_sum += weight
+            part_results[part, 0] = loss
+            part_results[part, 1] = weight
+        if not barrier(sync, n_threads):
+            return total, step, False
+        loss_sum = 0.0
+        weight_sum = 0.0
+        for part in range(n_parts):
+            if start + part * size < stop:
+                weight = part_results[part, 1]
+                if weight > 0:
+                    loss_sum += part_results[part, 0] * weight
+                weight_sum += weight
         if COUNTS_UPDATES[optimizer.solver]:
             step += 1
-        norm_sum = 0.0
-        for r in range(range_edges.shape[0] - 1):
-            norm_sum += optimizer_update(
+        for r in range(thread, n_ranges, n_threads):
+            range_norms[r] = optimizer_update(
                 params, grads, n_coefs, weight_sum, optimizer, step,
                 range_edges[r], range_edges[r + 1],
             )  # fmt: skip
-        scale = weight_sum if weight_sum != 0.0 else np.nan
-        penalty = 0.5 * penalty_alpha * norm_sum / scale
-        total += (loss_sum / scale + penalty) * (stop - start)
+        if not barrier(sync, n_threads):
+            return total, step, False
+        norm_sum = 0.0
+        for r in range(n_ranges):
+            norm_sum += range_norms[r]
+        if n_parts == 1:  # the batch's own mean loss, not loss * w / w
+            penalty = 0.5 * penalty_alpha * norm_sum / weight_sum
+            total += (part_results[0, 0] + penalty) * (stop - start)
+        else:
+            scale = weight_sum if weight_sum != 0.0 else np.nan
+            penalty = 0.5 * penalty_alpha * norm_sum / scale
+            total += (loss_sum / scale + penalty) * (stop - start)
         batch += 1
-    return total, step
+    return total, step, True
 
 
 @entry_point
 def range_update(params, grads, n_coefs, weight_sum, optimizer, step, begin, end):
-    """``optimizer_update`` for one parameter range of a split batch (called
-    from Python, one range per thread)."""
+    """``optimizer_update`` for one parameter range, called from Python: the
+    thread benchmark's cost model times the step with it
+    (``benchmarks/threads.py``); training runs the step inside its epochs."""
     return optimizer_update(
         params, grads, n_coefs, weight_sum, optimizer, step, begin, end
     )
@@ -446,8 +439,7 @@ def loss_and_gradient(data, rows, params, grads, net, dropout, alpha, work):
     """Full-batch loss and gradient (L-BFGS's objective); ``grads`` is filled
     in place.
 
-    ``part_gradient`` over all rows (the split batches' entry point: L-BFGS
-    and split training share its compile, about 0.8 s), then ``add_penalty``.
+    ``part_gradient`` over all rows, then ``add_penalty``;
     ``_engine.FullBatchObjective`` makes the same two calls.
     """
     data_loss, weight_sum = part_gradient(

@@ -238,40 +238,11 @@ def test_the_engine_calls_only_cached_entry_points(monkeypatch):
         model.predict(X)
         model.jacobian(X[:2], mode="forward")
         model.jacobian(X[:2], mode="reverse")
-    assert {"train_epoch", "part_gradient", "range_update", "predict"} <= set(called)
-    assert "train_epoch_in_parts" in called
+    assert {"train_epoch", "part_gradient", "predict"} <= set(called)
     assert {"jacobian_forward", "jacobian_reverse"} <= set(called)
     for kernel in called.values():
         assert not isinstance(kernel, _compile._LinkedKernel)
         assert isinstance(kernel._cache, FunctionCache)
-
-
-def test_lbfgs_and_split_batches_share_one_compiled_gradient(monkeypatch):
-    """L-BFGS's objective is ``part_gradient`` over every row: after an lbfgs
-    fit, a split-batch fit of the same configuration compiles no gradient."""
-    from fastmlp.kernels import network
-
-    rng = np.random.RandomState(1)
-    X, y = rng.randn(40, 3).astype(np.float32), rng.randint(0, 3, 40)
-    model = fastmlp.MLPClassifier((4,), activation="elu", max_iter=3)
-    called = []
-    original = _compilation.call
-
-    def record(kernel, key, *args):
-        called.append(key[0])
-        return original(kernel, key, *args)
-
-    monkeypatch.setattr(_compilation, "call", record)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.set_params(solver="lbfgs").fit(X, y)
-        assert set(called) == {"part_gradient"}
-        compiled = len(network.part_gradient.signatures)
-        monkeypatch.setattr(_engine, "SPLIT_MIN_MACS", 0)  # every batch in parts
-        with threadpool_limits(limits=2, user_api="blas"):
-            model.set_params(solver="adam").fit(X, y)
-    assert called.count("part_gradient") > 1 and "range_update" in called
-    assert len(network.part_gradient.signatures) == compiled
 
 
 _FIT_CHILD = """

@@ -7,7 +7,6 @@ bits on one thread as on two, and use a second thread when it may.
 """
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -83,53 +82,35 @@ def test_split_batches_give_the_same_bits_on_one_and_two_threads(
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_the_parts_run_on_as_many_threads_as_allowed(monkeypatch, threads):
-    """With two threads allowed, a worker thread takes parts: the calling
-    thread's first part of each batch waits long enough that the worker
-    (a pool started per epoch, so one new thread per epoch) takes the other;
-    with one, each epoch's parts run in one compiled call on the calling
-    thread."""
+def test_each_thread_runs_the_split_epoch_in_one_call(monkeypatch, threads):
+    """One compiled call per thread and epoch: with one thread allowed, on
+    the calling thread; with two, there and on a worker (a pool started per
+    epoch)."""
     main = threading.get_ident()
-
-    def wait_on_the_calling_thread(thread):
-        if thread == main and threads > 1:
-            time.sleep(0.05)  # let the worker take the batch's other part
-
-    parts = record_calling_threads(
-        monkeypatch, "part_gradient", wait_on_the_calling_thread
-    )
-    epochs_in_parts = record_calling_threads(monkeypatch, "train_epoch_in_parts")
+    epochs_in_parts = record_calling_threads(monkeypatch, "train_epoch")
     _train(monkeypatch, True, threads, "adam", np.float64, "log_loss", 40, 20, 0.0)
-    callers = set(parts)
-    workers = callers - {main}
-    if threads == 1:
-        assert not callers and epochs_in_parts == [main, main]  # 2 epochs
-    else:
-        assert not epochs_in_parts
-        assert main in callers and 1 <= len(workers) <= 2  # 2 epochs
+    assert len(epochs_in_parts) == 2 * threads  # 2 epochs
+    assert epochs_in_parts.count(main) == 2
+    workers = set(epochs_in_parts) - {main}
+    assert (threads == 1) == (not workers) and len(workers) <= 2 * (threads - 1)
 
 
-def test_dropout_masks_differ_between_parts_and_batches(monkeypatch):
-    """Each part seeds its own masks: the parts of one batch, and the same part
-    of two batches, draw different masks (the seeds must not repeat). On two
-    threads, where each part is a call of its own (one thread runs the same
-    seeds in one compiled call, with the same bits, as the tests above
-    check)."""
-    masks = []
-    original = network_kernels.part_gradient
+def test_dropout_seeds_differ_between_parts_and_batches(monkeypatch):
+    """Each part seeds its own masks: the seeds of the parts of one batch,
+    and of the same part in two batches and two epochs, never repeat (that
+    different seeds draw different masks is a kernel test)."""
+    seeds = []
+    original = network_kernels.train_epoch
 
-    def forward_backward(*args):
-        result = original(*args)
-        work = args[-1]
-        masks.append(work[6].copy())
-        return result
+    def epoch_in_parts(*args):
+        seeds.append(args[9].copy())  # part_seeds[batch, part]
+        return original(*args)
 
-    monkeypatch.setattr(network_kernels, "part_gradient", forward_backward)
-    _train(monkeypatch, True, 2, "adam", np.float64, "log_loss", 40, 20, 0.5)
-    assert len(masks) == 8  # 2 epochs x 2 batches x 2 parts
-    for i in range(len(masks)):
-        for j in range(i):
-            assert not np.array_equal(masks[i], masks[j])
+    monkeypatch.setattr(network_kernels, "train_epoch", epoch_in_parts)
+    _train(monkeypatch, True, 1, "adam", np.float64, "log_loss", 40, 20, 0.5)
+    drawn = np.concatenate([s.ravel() for s in seeds])
+    assert drawn.shape == (8,)  # 2 epochs x 2 batches x 2 parts
+    assert len(set(drawn.tolist())) == 8 and (drawn >= 0).all()
 
 
 def test_small_networks_train_whole_batches():
@@ -143,13 +124,14 @@ class _Failure(Exception):
     pass
 
 
-@pytest.mark.parametrize("failing_part", [0, 1])
-def test_a_failing_part_fails_the_fit_and_keeps_the_fitted_model(
-    monkeypatch, failing_part
+@pytest.mark.parametrize("failing_thread", [0, 1])
+def test_a_failing_thread_fails_the_fit_and_keeps_the_fitted_model(
+    monkeypatch, failing_thread
 ):
-    """An error in either part (part 1 runs on the worker thread) reaches the
-    caller as itself, after the worker has stopped, and a warm-started model
-    keeps the weights of its last successful fit."""
+    """An error on either thread of a split epoch (thread 1 is the worker)
+    releases the other from its barrier, reaches the caller as itself after
+    the worker has stopped, and a warm-started model keeps the weights of its
+    last successful fit."""
     from fastmlp import MLPClassifier
 
     monkeypatch.setattr(_engine, "SPLIT_MIN_MACS", 0)
@@ -162,16 +144,16 @@ def test_a_failing_part_fails_the_fit_and_keeps_the_fitted_model(
     before = [c.copy() for c in model.coefs_ + model.intercepts_]
 
     calls = []
-    original = network_kernels.part_gradient
+    original = network_kernels.train_epoch
 
-    def forward_backward(*args):
-        calls.append(args[2])  # start row: part 0 starts at a batch boundary
-        part = 0 if args[2] % 30 == 0 else 1
-        if len(calls) > 5 and part == failing_part:
-            raise _Failure("part failed")
+    def epoch_in_parts(*args):
+        thread = args[-1][0]  # team = (thread, n_threads, ...)
+        calls.append(thread)
+        if len(calls) > 2 and thread == failing_thread:
+            raise _Failure("part failed")  # the other thread waits at a barrier
         return original(*args)
 
-    monkeypatch.setattr(network_kernels, "part_gradient", forward_backward)
+    monkeypatch.setattr(network_kernels, "train_epoch", epoch_in_parts)
     with threadpool_limits(limits=2, user_api="blas"):
         with pytest.raises(_Failure, match="part failed"):
             model.set_params(batch_size=30).fit(X, y)
