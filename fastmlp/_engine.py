@@ -16,14 +16,16 @@ threads:
 - training: a mini-batch of at least ``SPLIT_MIN_MACS`` multiply-adds is
   trained as ``batch_parts`` row parts (about one per ``PART_ROWS`` rows, at
   least two); each of up to ``T`` threads (the calling thread and a pool's)
-  runs the whole epoch in one compiled call (``train_epoch``), taking every
+  runs the whole epoch in one compiled call (``train_epoch_in_parts``; an
+  epoch of whole batches is ``train_epoch``, on one thread), taking every
   ``T``-th part and then every ``T``-th parameter range of the optimizer
   step, the threads meeting at a barrier in compiled code after each
   (``kernels/_atomics.py``, about a microsecond; a hand-over through Python
   per batch cost tens of microseconds under the GIL: mid, 2 threads against
   1, 1.11x then, 1.75x now); the parts' gradients and losses are summed in
-  part order by every thread alike; a whole-batch epoch is the same call on
-  one thread with one part;
+  part order by every thread alike (one kernel for both kinds of epoch
+  compiled 0.3-0.5 s more for every configuration's first fit, which most
+  fits never split: measured and dropped);
 - predict: row blocks of ``predict_chunk_rows`` rows, one call each (an
   input whose products are all below ``BLAS_THREADS_MIN_MACS`` makes one
   call without the one-thread limit);
@@ -555,8 +557,8 @@ class StochasticTrainer:
     buffers, and the parts' gradients are summed in part order before the
     optimizer step, itself cut into one parameter range per part. The split
     depends only on the network and the batch size, never on ``threads``, so
-    a fit gives the same bits on any number of threads (see ``_epoch`` and
-    ``kernels.network.train_epoch``).
+    a fit gives the same bits on any number of threads (see
+    ``_split_batch_epoch`` and ``kernels.network.train_epoch_in_parts``).
 
     Parameters
     ----------
@@ -640,7 +642,10 @@ class StochasticTrainer:
         shuffled = sample_order is not None
         rows = read_only(sample_order if shuffled else np.arange(n_samples), np.int64)
         guard.check_rows(rows, n_samples, length=n_samples)
-        total = self._epoch(rows, shuffled, seed)
+        if self.parts == 1:
+            total = self._whole_batch_epoch(rows, shuffled, seed)
+        else:
+            total = self._split_batch_epoch(rows, shuffled, seed)
         return total / n_samples
 
     def _optimizer_bundle(self):
@@ -671,33 +676,48 @@ class StochasticTrainer:
         # ints hashes alike in every process)
         return -1 if seed < 0 else hash((seed, batch, part)) % 2**31
 
-    def _epoch(self, rows, shuffled, seed):
-        # the whole epoch in one compiled call per thread (whole batches: one
-        # thread); with parts, the threads meet at a barrier in compiled code
-        # twice per batch (through Python, each batch cost tens of
-        # microseconds under the GIL)
+    def _whole_batch_epoch(self, rows, shuffled, seed):
+        # the whole epoch in one compiled call
+        net = self.network
+        total, self.optimizer.step = _compilation.call(
+            _network().train_epoch,
+            net.compile_key("train_epoch", self.X, self.optimizer.spec.name),
+            (self.X, self.Y, self.sample_weight),
+            rows,
+            shuffled,
+            self.batch_size,
+            self.params,
+            self.grads[0],
+            net.bundle,
+            self.dropout,
+            seed,
+            self._optimizer_bundle(),
+            self.optimizer.step,
+            self.work[0],
+        )
+        return total
+
+    def _split_batch_epoch(self, rows, shuffled, seed):
+        # the whole split epoch in one compiled call per thread, the threads
+        # meeting at a barrier in compiled code twice per batch (through
+        # Python, each batch cost tens of microseconds under the GIL)
         from fastmlp.kernels._atomics import ABORT, SYNC_SIZE
 
         net, opt = self.network, self.optimizer
         n_batches = -(-rows.shape[0] // self.batch_size)
-        if self.parts == 1:  # masks drawn batch after batch from the seed
-            epoch_seed = seed
-            part_seeds = np.full((n_batches, 1), -1, dtype=np.int64)
-        else:
-            epoch_seed = -1
-            part_seeds = np.array(
-                [
-                    [self._part_seed(seed, batch, part) for part in range(self.parts)]
-                    for batch in range(n_batches)
-                ],
-                dtype=np.int64,
-            )
-        kernel = _network().train_epoch
-        key = net.compile_key("train_epoch", self.X, opt.spec.name)
+        part_seeds = np.array(
+            [
+                [self._part_seed(seed, batch, part) for part in range(self.parts)]
+                for batch in range(n_batches)
+            ],
+            dtype=np.int64,
+        )
+        kernel = _network().train_epoch_in_parts
+        key = net.compile_key("train_epoch_in_parts", self.X, opt.spec.name)
         arguments = (
             (self.X, self.Y, self.sample_weight), rows, shuffled, self.batch_size,
-            self.params, self.grads, net.bundle, self.dropout, epoch_seed,
-            part_seeds, self._optimizer_bundle(), opt.step,
+            self.params, self.grads, net.bundle, self.dropout, part_seeds,
+            self._optimizer_bundle(), opt.step,
         )  # fmt: skip
         n_threads = self.threads
         sync = np.zeros(SYNC_SIZE, dtype=np.int64)

@@ -339,20 +339,60 @@ def part_gradient(
 
 @entry_point
 def train_epoch(
-    data, rows, shuffled, batch_size, params, grads, net, dropout, seed,
-    part_seeds, optimizer, step, work, range_edges, team,
-):  # fmt: skip
-    """One epoch of mini-batch training, on one of the ``team``'s threads;
-    returns (sum of batch losses x rows, step, whether the epoch ran to its
-    end).
+    data,
+    rows,
+    shuffled,
+    batch_size,
+    params,
+    grads,
+    net,
+    dropout,
+    seed,
+    optimizer,
+    step,
+    work,
+):
+    """One epoch of mini-batch training; returns (sum of batch losses x rows, step).
 
     A batch's loss is scikit-learn's: the weighted mean loss plus
     ``0.5 * alpha * ||W||^2 / sum(sample_weight)``, with W before the batch's
     update (AdamW: no penalty term). ``rows`` is the epoch's sample order
-    (used when ``shuffled``); ``step`` counts Adam updates so far.
+    (used when ``shuffled``); ``seed`` (>= 0) seeds the dropout masks of the
+    epoch; ``step`` counts Adam updates so far.
+    """
+    if seed >= 0:
+        np.random.seed(seed)
+    n_samples = rows.shape[0]
+    n_coefs = net.param_offsets[net.units.shape[0] - 1]
+    penalty_alpha = l2_alpha(optimizer.solver, optimizer.alpha)
+    part_grads = grads.reshape((1, grads.shape[0]))
+    total = 0.0
+    for start in range(0, n_samples, batch_size):
+        stop = min(start + batch_size, n_samples)
+        data_loss, weight_sum = forward_backward(
+            data, rows, start, stop, shuffled, params, grads, net, dropout, -1, work
+        )
+        if COUNTS_UPDATES[optimizer.solver]:
+            step += 1
+        norm = optimizer_update(
+            params, part_grads, n_coefs, weight_sum, optimizer, step, 0, params.shape[0]
+        )
+        total += (data_loss + 0.5 * penalty_alpha * norm / weight_sum) * (stop - start)
+    return total, step
 
-    Each batch is trained as ``grads.shape[0]`` row parts (one: the whole
-    batch): the parts' ``forward_backward``, then the step over the parameter
+
+@entry_point
+def train_epoch_in_parts(
+    data, rows, shuffled, batch_size, params, grads, net, dropout, part_seeds,
+    optimizer, step, work, range_edges, team,
+):  # fmt: skip
+    """``train_epoch`` with split batches, on one of the ``team``'s threads;
+    returns (sum of batch losses x rows, step, whether the epoch ran to its
+    end).
+
+    Each batch is trained as ``grads.shape[0]`` row parts: the parts'
+    ``forward_backward`` (part ``p`` of batch ``b`` seeding its dropout masks
+    with ``part_seeds[b, p]``), then the step over the parameter
     ranges ``range_edges``, shared out between the threads of ``team = (thread,
     n_threads, sync, part_results, range_norms)``; every thread calls this
     with its own ``thread`` number and ``work`` buffers and the same other
@@ -363,13 +403,7 @@ def train_epoch(
     order from ``range_norms``. So every thread returns the same total, and
     the bits do not depend on the number of threads. An aborted barrier
     (another thread failed) ends the epoch early.
-
-    Dropout masks: ``seed`` (>= 0) seeds those of a whole-batch epoch, drawn
-    batch after batch; with parts, part ``p`` of batch ``b`` seeds its own
-    with ``part_seeds[b, p]`` (-1: not seeded).
     """
-    if seed >= 0:
-        np.random.seed(seed)
     thread, n_threads, sync, part_results, range_norms = team
     n_parts = grads.shape[0]
     n_ranges = range_edges.shape[0] - 1
@@ -414,13 +448,9 @@ def train_epoch(
         norm_sum = 0.0
         for r in range(n_ranges):
             norm_sum += range_norms[r]
-        if n_parts == 1:  # the batch's own mean loss, not loss * w / w
-            penalty = 0.5 * penalty_alpha * norm_sum / weight_sum
-            total += (part_results[0, 0] + penalty) * (stop - start)
-        else:
-            scale = weight_sum if weight_sum != 0.0 else np.nan
-            penalty = 0.5 * penalty_alpha * norm_sum / scale
-            total += (loss_sum / scale + penalty) * (stop - start)
+        scale = weight_sum if weight_sum != 0.0 else np.nan
+        penalty = 0.5 * penalty_alpha * norm_sum / scale
+        total += (loss_sum / scale + penalty) * (stop - start)
         batch += 1
     return total, step, True
 

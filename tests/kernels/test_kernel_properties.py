@@ -21,7 +21,6 @@ from test_kernels import loss_sum_of
 from fastmlp import _engine
 from fastmlp._engine import Network
 from fastmlp.kernels import network
-from fastmlp.kernels._atomics import SYNC_SIZE
 from fastmlp.kernels._compile import KernelSet
 from fastmlp.kernels.activations import HIDDEN_ACTIVATIONS
 from fastmlp.kernels.bundles import OptimizerBundle
@@ -436,17 +435,11 @@ def test_sgd_epoch_with_any_batch_size(problem, batch_size, seed):
         KernelSet(solver_codes=(0,)), 0, alpha, learning_rate, 0.0, False, 0.9,
         0.999, 1e-8, velocity, np.empty(0, dtype=dtype),
     )  # fmt: skip
-    n_batches = -(-n // min(batch_size, n))
-    no_seeds = np.full((n_batches, 1), -1, dtype=np.int64)
-    one_range = np.array([0, net.n_params], dtype=np.int64)
-    one_thread = (0, 1, np.zeros(SYNC_SIZE, dtype=np.int64), np.zeros((1, 2)),
-                  np.zeros(1))  # fmt: skip
-    _, _, completed = network.train_epoch(
+    network.train_epoch(
         (x, y, w), order, True, min(batch_size, n), trained,
-        np.empty((1, net.n_params), dtype=dtype), net.bundle, net.no_dropout(),
-        -1, no_seeds, optimizer, 0, work, one_range, one_thread,
+        np.empty_like(params), net.bundle, net.no_dropout(), -1, optimizer, 0,
+        work,
     )  # fmt: skip
-    assert completed
     tol = 1e-10 if dtype == np.float64 else 1e-4
     assert_allclose(trained, expected, rtol=tol, atol=tol)
 
