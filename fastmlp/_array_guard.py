@@ -113,3 +113,23 @@ def check_work(network, work, n_rows, dense_input, dropout):
 def check_output(network, out, n_rows):
     """The output array of a forward pass over ``n_rows`` rows."""
     check_array(out, "out", network.dtype, shape=(n_rows, int(network.units[-1])))
+
+
+def check_split_epoch(network, parts, n_batches, part_seeds, range_edges, team):
+    """The arrays a split epoch's threads share: one seed per batch and part,
+    ``parts + 1`` range edges from 0 to ``n_params`` in order, the barrier's
+    counters, one (loss, weight) row and one norm per part."""
+    from fastmlp.kernels._atomics import SYNC_SIZE
+
+    _, n_threads, sync, part_results, range_norms = team
+    check_array(part_seeds, "part_seeds", np.int64, shape=(n_batches, parts))
+    check_array(range_edges, "range_edges", np.int64, shape=(parts + 1,))
+    if range_edges[0] != 0 or range_edges[-1] != network.n_params:
+        _fail(f"range edges from {range_edges[0]} to {range_edges[-1]}")
+    if np.any(np.diff(range_edges) < 0):
+        _fail("range edges out of order")
+    check_array(sync, "sync", np.int64, shape=(SYNC_SIZE,))
+    check_array(part_results, "part_results", np.float64, shape=(parts, 2))
+    check_array(range_norms, "range_norms", np.float64, shape=(parts,))
+    if not 1 <= n_threads <= parts:
+        _fail(f"{n_threads} threads for {parts} parts")

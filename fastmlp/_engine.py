@@ -723,6 +723,10 @@ class StochasticTrainer:
         sync = np.zeros(SYNC_SIZE, dtype=np.int64)
         part_results = np.zeros((self.parts, 2))
         range_norms = np.zeros(len(self.param_ranges))
+        guard.check_split_epoch(
+            net, self.parts, n_batches, part_seeds, self.range_edges,
+            (0, n_threads, sync, part_results, range_norms),
+        )  # fmt: skip
 
         def run(thread):
             team = (thread, n_threads, sync, part_results, range_norms)

@@ -149,6 +149,33 @@ def test_guard_rejects_input_of_another_width():
         net.predict(np.c_[X, X], np.zeros(net.n_params))
 
 
+def test_guard_checks_the_split_epochs_shared_arrays():
+    from fastmlp.kernels._atomics import SYNC_SIZE
+
+    net, parts, batches = _network(), 3, 4
+    seeds = np.zeros((batches, parts), dtype=np.int64)
+    edges = np.array([0, 10, 20, net.n_params], dtype=np.int64)
+
+    def team(threads=2, results_rows=parts):
+        sync = np.zeros(SYNC_SIZE, dtype=np.int64)
+        return (0, threads, sync, np.zeros((results_rows, 2)), np.zeros(parts))
+
+    _array_guard.check_split_epoch(net, parts, batches, seeds, edges, team())
+    bad = [
+        (np.zeros((batches, 2), np.int64), edges, team(), "part_seeds of shape"),
+        (seeds, edges[:-1], team(), "range_edges of shape"),
+        (seeds, edges[::-1].copy(), team(), "range edges from"),
+        (seeds, np.array([0, 20, 10, net.n_params]), team(), "out of order"),
+        (seeds, edges, team(results_rows=2), "part_results of shape"),
+        (seeds, edges, team(threads=4), "4 threads for 3 parts"),
+    ]
+    for part_seeds, range_edges, shared, message in bad:
+        with pytest.raises(_array_guard.EngineArrayError, match=message):
+            _array_guard.check_split_epoch(
+                net, parts, batches, part_seeds, range_edges, shared
+            )
+
+
 def test_guard_checks_csr_indices_by_value():
     net = _network()
     X_csr = sp.csr_matrix(X)
