@@ -1,10 +1,13 @@
 """numba ``prange`` (tbb layer) against fastmlp's Python thread pool, for the
 parts of a split mini-batch: cold compile time and time per batch.
 
-The engine runs a split batch's parts with ``fastmlp._engine.on_threads`` (a
-Python thread pool, one ``part_gradient`` call per part); the prototype here
-runs them in one ``@njit(parallel=True)`` loop over the parts. The numbers
-quoted in ``fastmlp/_engine.py``'s thread policy come from this script.
+When this was measured, the engine ran a split batch's parts with
+``fastmlp._engine.on_threads`` (a Python thread pool, one ``part_gradient``
+call per part; since then each thread runs the whole epoch and the threads
+meet at a barrier in compiled code, ``kernels/_atomics.py``); the prototype
+here runs them in one ``@njit(parallel=True)`` loop over the parts. The
+numbers quoted in ``fastmlp/_engine.py``'s thread policy come from this
+script, which still times the pool path it was written against.
 
 The ``tbb`` layer loads from PyPI's ``tbb`` wheel only when its
 ``libtbb.so.12`` (in the environment's ``lib/``) is loaded first with

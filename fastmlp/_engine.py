@@ -607,7 +607,6 @@ class StochasticTrainer:
         self.grads = np.empty((self.parts, network.n_params), dtype=network.dtype)
         # the step updates these disjoint ranges of params, one per part
         edges = [network.n_params * k // self.parts for k in range(self.parts + 1)]
-        self.param_ranges = list(zip(edges[:-1], edges[1:]))
         self.range_edges = read_only(np.array(edges, dtype=np.int64), np.int64)
         dense_input = isinstance(self.X, np.ndarray)
         dropout = bool(np.any(self.dropout > 0))
@@ -722,7 +721,7 @@ class StochasticTrainer:
         n_threads = self.threads
         sync = np.zeros(SYNC_SIZE, dtype=np.int64)
         part_results = np.zeros((self.parts, 2))
-        range_norms = np.zeros(len(self.param_ranges))
+        range_norms = np.zeros(self.parts)  # one parameter range per part
         guard.check_split_epoch(
             net, self.parts, n_batches, part_seeds, self.range_edges,
             (0, n_threads, sync, part_results, range_norms),

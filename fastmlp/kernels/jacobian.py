@@ -27,8 +27,6 @@ forward mode, all of ``units`` in reverse mode). ``net`` is the
 ``NetworkBundle`` (see ``network.py``); the forward pass is ``forward_chain``.
 """
 
-import numpy as np
-
 from fastmlp.kernels._compile import entry_point, kernel
 from fastmlp.kernels._views import new_array, read_only
 from fastmlp.kernels.dense import dense_backward_input, dense_forward
@@ -38,6 +36,7 @@ from fastmlp.kernels.network import (
     forward_chain,
     layer_block,
     matrix_view,
+    no_dropout_rates,
     output_backward,
 )
 
@@ -45,11 +44,8 @@ from fastmlp.kernels.network import (
 @kernel
 def _forward_keep(x, params, net, acts, pres):
     """The forward chain, keeping each layer's output and pre-activation."""
-    n_hidden = net.units.shape[0] - 2
     nothing = new_array(0, acts.dtype)
-    no_dropout = new_array(n_hidden, np.float64)
-    for layer in range(n_hidden):
-        no_dropout[layer] = 0.0
+    no_dropout = no_dropout_rates(net)
     forward_chain(net, params, x, x.shape[0], no_dropout, acts, pres, nothing, nothing)
 
 

@@ -500,6 +500,15 @@ def add_penalty(params, grads, net, alpha, weight_sum):
     return float(0.5 * alpha * norm / weight_sum)
 
 
+@kernel
+def no_dropout_rates(net):
+    """A dropout rate of 0 for each hidden layer (predict, the Jacobians)."""
+    rates = new_array(net.units.shape[0] - 2, np.float64)
+    for layer in range(rates.shape[0]):
+        rates[layer] = 0.0
+    return rates
+
+
 @entry_point
 def predict(X, params, net, chunk_rows, out):
     """The forward chain in chunks of ``chunk_rows`` rows; writes ``out``.
@@ -513,9 +522,7 @@ def predict(X, params, net, chunk_rows, out):
     size = min(chunk_rows, n_samples) * net.unit_offsets[last + 1]
     acts = new_array(size, out.dtype)
     nothing = new_array(0, out.dtype)  # no gathered chunks, pre-activations or masks
-    no_dropout = new_array(last, np.float64)
-    for layer in range(last):
-        no_dropout[layer] = 0.0
+    no_dropout = no_dropout_rates(net)
     rows = new_array(n_samples, np.int64)  # np.arange: 0.2 s more compile
     for i in range(n_samples):
         rows[i] = i
