@@ -412,7 +412,7 @@ class Network:
 
     def allocate_work(self, n_rows, dense_input, dropout=False):
         """Work buffers for batches of up to ``n_rows`` rows: ``(x, y, weights,
-        outputs, pre-activations, deltas, dropout masks, dropped outputs)``."""
+        outputs, saved derivatives, deltas, dropout masks, dropped outputs)``."""
         units = self.units
         layers = n_rows * int(units[1:].sum())
         dropout_size = layers if dropout else 0

@@ -43,9 +43,9 @@ class ActivationSpec(NamedTuple):
         scikit-learn's activation of the same function, or None.
     doc : str
         One line for the parameter docs.
-    needs_pre_activation : bool
-        Whether the backward kernel reads the pre-activation (else only the
-        output).
+    saves_derivative : bool
+        Whether the forward kernel saves the derivative for the backward
+        kernel (else the backward kernel reads only the output).
     """
 
     name: str
@@ -53,7 +53,7 @@ class ActivationSpec(NamedTuple):
     init_factor: float
     sklearn: object
     doc: str
-    needs_pre_activation: bool = False
+    saves_derivative: bool = False
 
 
 class Parameter(NamedTuple):
@@ -148,11 +148,11 @@ class SolverSpec(NamedTuple):
         return self.kernels is not None
 
 
-def _activation(name, init_factor, sklearn, doc, needs_pre_activation=False):
+def _activation(name, init_factor, sklearn, doc, saves_derivative=False):
     module = "fastmlp.kernels.activations"
     kernels = (f"{module}:{name}_forward", f"{module}:{name}_backward")
     return ActivationSpec(
-        name, kernels, init_factor, sklearn, doc, needs_pre_activation
+        name, kernels, init_factor, sklearn, doc, saves_derivative
     )
 
 
@@ -177,7 +177,7 @@ _ACTIVATIONS = (
     _activation("elu", 6.0, None, "``z``, and ``exp(z) - 1`` below 0"),
     _activation("gelu", 6.0, None, "``z * Phi(z)``, the exact (erf) form", True),
     _activation("silu", 6.0, None, "``z * logistic(z)``", True),
-    _activation("softplus", 6.0, None, "``log(1 + exp(z))``"),
+    _activation("softplus", 6.0, None, "``log(1 + exp(z))``", True),
 )
 
 _LOSSES = (

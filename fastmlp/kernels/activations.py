@@ -1,16 +1,18 @@
 """Hidden-layer activations: a forward and a backward kernel each, and the registry.
 
-``forward(z, bias, pre)`` is the dense layer's epilogue: it adds ``bias`` to
+``forward(z, bias, saved)`` is the dense layer's epilogue: it adds ``bias`` to
 every row of the pre-activation ``z`` and applies the activation, in place, so
 that ``z`` then holds the layer's output ``a``. Activations whose derivative
-cannot be written in terms of ``a`` (``gelu``, ``silu``) also store ``z + bias``
-in ``pre`` when ``pre`` has rows (training and Jacobians); the others, and all
-of them at predict time (an empty ``pre``), never touch it.
+is not a cheap function of ``a`` (``gelu``, ``silu``, ``softplus``) also store
+the derivative ``f'(z + bias)`` in ``saved`` when ``saved`` has rows (training
+and Jacobians), where it costs least: it shares the forward pass's exp and
+needs no division by ``z``. The others, and all of them at predict time (an
+empty ``saved``), never touch it.
 
-``backward(pre, a, delta)`` is the vector-Jacobian product of the activation:
+``backward(saved, a, delta)`` is the vector-Jacobian product of the activation:
 given ``delta = dL/da`` it overwrites ``delta`` with ``dL/dz = dL/da * f'(z)``.
 ``f'`` is written in terms of the output ``a = f(z)`` where it can be (as
-scikit-learn does), else in terms of ``pre``. Every activation here acts
+scikit-learn does), else read from ``saved``. Every activation here acts
 elementwise, so the same kernel is also the Jacobian-vector product.
 
 To add an activation, write its two kernels and add its spec to
@@ -30,19 +32,19 @@ LEAKY_RELU_SLOPE = 0.01  # PyTorch's default negative slope
 
 
 @kernel
-def identity_forward(z, bias, pre):
+def identity_forward(z, bias, saved):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             z[i, j] = z[i, j] + bias[j]
 
 
 @kernel
-def identity_backward(pre, a, delta):
+def identity_backward(saved, a, delta):
     pass
 
 
 @kernel
-def logistic_forward(z, bias, pre):
+def logistic_forward(z, bias, saved):
     # the C library's exp (libm_exp), not fastmath's: with it the logistic
     # has SciPy's expit's bits, which keeps L-BFGS on scikit-learn's iterates
     # (tests/parity/test_lbfgs_fidelity.py)
@@ -59,7 +61,7 @@ def logistic_forward(z, bias, pre):
 
 
 @kernel
-def logistic_backward(pre, a, delta):
+def logistic_backward(saved, a, delta):
     one = a.dtype.type(1.0)
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
@@ -67,7 +69,7 @@ def logistic_backward(pre, a, delta):
 
 
 @kernel
-def tanh_forward(z, bias, pre):
+def tanh_forward(z, bias, saved):
     # fastmath.tanh (2 ulp); the cheaper -t / (2 + t), t = expm1(-2|x|),
     # measured 4-10% faster per epoch but up to 3.45 ulp off
     for i in range(z.shape[0]):
@@ -76,7 +78,7 @@ def tanh_forward(z, bias, pre):
 
 
 @kernel
-def tanh_backward(pre, a, delta):
+def tanh_backward(saved, a, delta):
     one = a.dtype.type(1.0)
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
@@ -84,7 +86,7 @@ def tanh_backward(pre, a, delta):
 
 
 @kernel
-def relu_forward(z, bias, pre):
+def relu_forward(z, bias, saved):
     zero = z.dtype.type(0.0)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
@@ -93,7 +95,7 @@ def relu_forward(z, bias, pre):
 
 
 @kernel
-def relu_backward(pre, a, delta):
+def relu_backward(saved, a, delta):
     zero = a.dtype.type(0.0)
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
@@ -101,7 +103,7 @@ def relu_backward(pre, a, delta):
 
 
 @kernel
-def leaky_relu_forward(z, bias, pre):
+def leaky_relu_forward(z, bias, saved):
     zero = z.dtype.type(0.0)
     slope = z.dtype.type(LEAKY_RELU_SLOPE)
     for i in range(z.shape[0]):
@@ -111,7 +113,7 @@ def leaky_relu_forward(z, bias, pre):
 
 
 @kernel
-def leaky_relu_backward(pre, a, delta):
+def leaky_relu_backward(saved, a, delta):
     zero = a.dtype.type(0.0)
     slope = a.dtype.type(LEAKY_RELU_SLOPE)
     for i in range(a.shape[0]):
@@ -121,7 +123,7 @@ def leaky_relu_backward(pre, a, delta):
 
 
 @kernel
-def elu_forward(z, bias, pre):
+def elu_forward(z, bias, saved):
     # alpha = 1: f(z) = z for z > 0, exp(z) - 1 otherwise
     zero = z.dtype.type(0.0)
     for i in range(z.shape[0]):
@@ -134,7 +136,7 @@ def elu_forward(z, bias, pre):
 
 
 @kernel
-def elu_backward(pre, a, delta):
+def elu_backward(saved, a, delta):
     # f'(z) = 1 for z > 0, exp(z) = a + 1 otherwise
     zero = a.dtype.type(0.0)
     one = a.dtype.type(1.0)
@@ -145,80 +147,75 @@ def elu_backward(pre, a, delta):
 
 
 @kernel
-def softplus_forward(z, bias, pre):
-    # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), which never overflows
-    for i in range(z.shape[0]):
-        for j in range(z.shape[1]):
-            z[i, j] = fastmath.softplus(z[i, j] + bias[j])
-
-
-@kernel
-def softplus_backward(pre, a, delta):
-    # f'(z) = logistic(z) = 1 - exp(-a)
-    for i in range(a.shape[0]):
-        for j in range(a.shape[1]):
-            delta[i, j] = delta[i, j] * -fastmath.expm1(-a[i, j])
-
-
-@kernel
-def gelu_forward(z, bias, pre):
-    # exact GELU: z * Phi(z), Phi the standard normal CDF
-    keep = pre.shape[0] > 0
+def softplus_forward(z, bias, saved):
+    # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), which never overflows;
+    # f'(z) = logistic(z) = 1 / (1 + e) above 0 and e / (1 + e) below,
+    # e = exp(-|z|): the exp inside softplus, which LLVM computes once
+    one = z.dtype.type(1.0)
+    zero = z.dtype.type(0.0)
+    if saved.shape[0] == 0:
+        for i in range(z.shape[0]):
+            for j in range(z.shape[1]):
+                z[i, j] = fastmath.softplus(z[i, j] + bias[j])
+        return
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             value = z[i, j] + bias[j]
-            if keep:
-                pre[i, j] = value
-            z[i, j] = value * fastmath.phi(value)
+            e = fastmath.exp(-abs(value))
+            z[i, j] = fastmath.softplus(value)
+            saved[i, j] = (one if value >= zero else e) / (one + e)
 
 
 @kernel
-def gelu_backward(pre, a, delta):
-    # f'(z) = Phi(z) + z * phi(z), and Phi(z) = a / z from the output a = z Phi(z)
-    # (no second erf); near 0, where a / z loses digits, Phi(z) = 1/2 + z phi(0)
-    half = pre.dtype.type(0.5)
-    small = pre.dtype.type(1e-6)
-    density = pre.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
-    for i in range(a.shape[0]):
-        for j in range(a.shape[1]):
-            z = pre[i, j]
-            near = half + z * density
-            cdf = a[i, j] / z if abs(z) >= small else near
-            pdf = density * fastmath.exp(-half * z * z)
-            delta[i, j] = delta[i, j] * (cdf + z * pdf)
+def gelu_forward(z, bias, saved):
+    # exact GELU: z * Phi(z), Phi the standard normal CDF;
+    # f'(z) = Phi(z) + z * phi(z), phi the standard normal density
+    half = z.dtype.type(0.5)
+    density = z.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
+    if saved.shape[0] == 0:
+        for i in range(z.shape[0]):
+            for j in range(z.shape[1]):
+                value = z[i, j] + bias[j]
+                z[i, j] = value * fastmath.phi(value)
+        return
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            value = z[i, j] + bias[j]
+            cdf = fastmath.phi(value)
+            z[i, j] = value * cdf
+            pdf = density * fastmath.exp(-half * value * value)
+            saved[i, j] = cdf + value * pdf
 
 
 @kernel
-def silu_forward(z, bias, pre):
-    # z * logistic(z), logistic(z) = 1 / (1 + e) above 0 and e / (1 + e)
-    # below, e = exp(-|z|): one rounded quotient in the dtype (fastmath's
-    # logistic spends a correction step on its last ulp, and float64 lanes)
-    keep = pre.shape[0] > 0
+def silu_forward(z, bias, saved):
+    # z * s, s = logistic(z) = 1 / (1 + e) above 0 and e / (1 + e) below,
+    # e = exp(-|z|): one rounded quotient in the dtype (fastmath's logistic
+    # spends a correction step on its last ulp, and float64 lanes);
+    # f'(z) = s + z * s * (1 - s)
+    keep = saved.shape[0] > 0
     zero = z.dtype.type(0.0)
     one = z.dtype.type(1.0)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             value = z[i, j] + bias[j]
-            if keep:
-                pre[i, j] = value
             e = fastmath.exp(-abs(value))
-            z[i, j] = value * ((one if value >= zero else e) / (one + e))
+            s = (one if value >= zero else e) / (one + e)
+            z[i, j] = value * s
+            if keep:
+                saved[i, j] = s + value * s * (one - s)
 
 
 @kernel
-def silu_backward(pre, a, delta):
-    # f'(z) = s + z * s * (1 - s), s = logistic(z) = a / z from the output
-    # a = z s (no second exp); near 0, where a / z loses digits, s = 1/2 + z/4
-    one = pre.dtype.type(1.0)
-    half = pre.dtype.type(0.5)
-    quarter = pre.dtype.type(0.25)
-    small = pre.dtype.type(1e-6)
+def saved_derivative_backward(saved, a, delta):
+    # f'(z), saved by the forward kernel (gelu, silu, softplus)
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
-            z = pre[i, j]
-            near = half + quarter * z
-            s = a[i, j] / z if abs(z) >= small else near
-            delta[i, j] = delta[i, j] * (s + z * s * (one - s))
+            delta[i, j] = delta[i, j] * saved[i, j]
+
+
+# the registry names each activation's backward kernel after it
+gelu_backward = silu_backward = softplus_backward = saved_derivative_backward
 
 
 class Activation(NamedTuple):
@@ -226,15 +223,13 @@ class Activation(NamedTuple):
 
     forward: object
     backward: object
-    # whether backward reads the pre-activation (else only the output)
-    needs_pre_activation: bool = False
+    # whether forward saves f'(z) for backward (else backward reads the output)
+    saves_derivative: bool = False
 
 
 # built from fastmlp._registry's specs, in their order (the kernel codes)
 HIDDEN_ACTIVATIONS = {
-    spec.name: Activation(
-        *map(_registry.resolve, spec.kernels), spec.needs_pre_activation
-    )
+    spec.name: Activation(*map(_registry.resolve, spec.kernels), spec.saves_derivative)
     for spec in _registry.hidden_activations().values()
 }
 ACTIVATION_CODES = {name: code for code, name in enumerate(HIDDEN_ACTIVATIONS)}

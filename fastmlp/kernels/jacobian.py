@@ -3,8 +3,8 @@
 Both kernels take a dense chunk ``x`` of ``n`` rows and write
 ``out[i, o, k] = d output_o / d x_k`` at row ``i``, for the output after the
 output activation. Both first run the forward pass, keeping every layer's
-output ``a`` (in ``acts``) and the pre-activations the derivatives of
-``gelu``/``silu`` read (in ``pres``), in the layout of the training buffers.
+output ``a`` (in ``acts``) and the derivatives that ``gelu``, ``silu`` and
+``softplus`` save (in ``saved``), in the layout of the training buffers.
 
 Forward mode pushes one tangent per input feature through the layers. The
 tangents of a layer are ``n_features`` blocks of ``n x units``, one after the
@@ -20,7 +20,7 @@ Reverse mode pulls one cotangent per output back: ``n_outputs`` blocks of
 vector-Jacobian products (the backward kernels of training) down to
 ``delta @ W0.T``, the gradient of output ``o`` with respect to the input.
 
-``work`` is ``(acts, pres, current, spare)``: flat buffers of at least
+``work`` is ``(acts, saved, current, spare)``: flat buffers of at least
 ``n * sum(units[1:])`` elements for the first two and, for the tangents or
 cotangents, ``n_directions * n * max(width)`` each (widths ``units[1:]`` in
 forward mode, all of ``units`` in reverse mode). ``net`` is the
@@ -42,36 +42,38 @@ from fastmlp.kernels.network import (
 
 
 @kernel
-def _forward_keep(x, params, net, acts, pres):
-    """The forward chain, keeping each layer's output and pre-activation."""
+def _forward_keep(x, params, net, acts, saved):
+    """The forward chain, keeping each layer's output and saved derivative."""
     nothing = new_array(0, acts.dtype)
     no_dropout = no_dropout_rates(net)
-    forward_chain(net, params, x, x.shape[0], no_dropout, acts, pres, nothing, nothing)
+    forward_chain(net, params, x, x.shape[0], no_dropout, acts, saved, nothing, nothing)
 
 
 @kernel
-def _through_activation(layer, net, acts, pres, blocks, n_blocks, n):
+def _through_activation(layer, net, acts, saved, blocks, n_blocks, n):
     """Multiply each ``n x units[layer + 1]`` block of ``blocks`` by the
     derivative of the activation of ``layer`` (the output's for the last)."""
     width = net.units[layer + 1]
     a = layer_block(acts, net, n, layer)
-    pre = layer_block(pres, net, n, layer)
+    layer_saved = layer_block(saved, net, n, layer)
     for b in range(n_blocks):
         block = matrix_view(blocks, b * n * width, n, width)
         if layer == net.units.shape[0] - 2:
-            output_backward(net.kernels, net.loss, pre, a, block)
+            output_backward(net.kernels, net.loss, layer_saved, a, block)
         else:
-            activation_backward(net.kernels, net.activations[layer], pre, a, block)
+            activation_backward(
+                net.kernels, net.activations[layer], layer_saved, a, block
+            )
 
 
 @entry_point
 def jacobian_forward(x, params, net, work, out):
     """Forward-mode Jacobian of a chunk: one tangent per input feature."""
-    acts, pres, current, spare = work
+    acts, saved, current, spare = work
     n, n_features = x.shape
     units = net.units
     last = units.shape[0] - 2
-    _forward_keep(x, params, net, acts, pres)
+    _forward_keep(x, params, net, acts, saved)
 
     coef = coef_view(params, net, 0)
     width = units[1]
@@ -80,13 +82,13 @@ def jacobian_forward(x, params, net, work, out):
         for i in range(n):
             for j in range(width):  # a loop: slice assignment compiles numba's
                 block[i, j] = coef[k, j]  # shape-error formatting (1.8 s)
-    _through_activation(0, net, acts, pres, current, n_features, n)
+    _through_activation(0, net, acts, saved, current, n_features, n)
     for layer in range(1, last + 1):
         t_in = matrix_view(current, 0, n_features * n, units[layer])
         t_out = matrix_view(spare, 0, n_features * n, units[layer + 1])
         dense_forward(read_only(t_in), coef_view(params, net, layer), t_out)
         current, spare = spare, current
-        _through_activation(layer, net, acts, pres, current, n_features, n)
+        _through_activation(layer, net, acts, saved, current, n_features, n)
 
     n_outputs = units[last + 1]
     for k in range(n_features):
@@ -99,11 +101,11 @@ def jacobian_forward(x, params, net, work, out):
 @entry_point
 def jacobian_reverse(x, params, net, work, out):
     """Reverse-mode Jacobian of a chunk: one cotangent per output."""
-    acts, pres, current, spare = work
+    acts, saved, current, spare = work
     n, n_features = x.shape
     units = net.units
     last = units.shape[0] - 2
-    _forward_keep(x, params, net, acts, pres)
+    _forward_keep(x, params, net, acts, saved)
 
     n_outputs = units[last + 1]
     seeds = matrix_view(current, 0, n_outputs * n, n_outputs)
@@ -113,14 +115,14 @@ def jacobian_reverse(x, params, net, work, out):
         for o in range(n_outputs):
             seeds[r, o] = zero
         seeds[r, r // n] = one  # block o of the rows is the one-hot e_o
-    _through_activation(last, net, acts, pres, current, n_outputs, n)
+    _through_activation(last, net, acts, saved, current, n_outputs, n)
     for layer in range(last, -1, -1):
         c_in = matrix_view(current, 0, n_outputs * n, units[layer + 1])
         c_out = matrix_view(spare, 0, n_outputs * n, units[layer])
         dense_backward_input(c_in, coef_view(params, net, layer), c_out)
         current, spare = spare, current
         if layer > 0:
-            _through_activation(layer - 1, net, acts, pres, current, n_outputs, n)
+            _through_activation(layer - 1, net, acts, saved, current, n_outputs, n)
 
     for o in range(n_outputs):
         block = matrix_view(current, o * n * n_features, n, n_features)

@@ -1,7 +1,7 @@
 """Output layers: an output activation paired with its loss, and the registry.
 
-Each entry pairs the output activation's kernels (``forward(z, bias, pre)`` and
-``backward(pre, a, delta)``, the contracts of the hidden activations) with
+Each entry pairs the output activation's kernels (``forward(z, bias, saved)`` and
+``backward(saved, a, delta)``, the contracts of the hidden activations) with
 
 - ``loss_mean(p, y, sample_weight, weight_sum, param)``, returning the
   weighted mean ``sum_i w_i * l_i / weight_sum`` of the per-sample loss, in
@@ -33,7 +33,7 @@ from fastmlp.kernels.sums import column_sums, pairwise_sum
 
 
 @kernel
-def softmax_forward(z, bias, pre):
+def softmax_forward(z, bias, saved):
     # per row: add the bias, subtract the row's max, exp, divide by the sum;
     # each step its own loop over the row, so that each vectorizes
     n = z.shape[1]
@@ -73,7 +73,7 @@ def _row_max(row):
 
 
 @kernel
-def softmax_backward(pre, a, delta):
+def softmax_backward(saved, a, delta):
     # the softmax Jacobian is symmetric: dz_j = a_j * (da_j - sum_k a_k da_k)
     for i in range(a.shape[0]):
         dot = a.dtype.type(0.0)
@@ -84,14 +84,14 @@ def softmax_backward(pre, a, delta):
 
 
 @kernel
-def exp_forward(z, bias, pre):
+def exp_forward(z, bias, saved):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             z[i, j] = fastmath.exp(z[i, j] + bias[j])
 
 
 @kernel
-def exp_backward(pre, a, delta):
+def exp_backward(saved, a, delta):
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
             delta[i, j] = delta[i, j] * a[i, j]

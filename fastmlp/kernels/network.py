@@ -18,9 +18,10 @@ Bundles carry the arguments (see ``bundles.py``):
   every layer's coefficient matrix (row-major) and then every layer's
   intercept, the order of scikit-learn's ``_pack``; ``coef_view`` and
   ``intercept_view`` give the pieces as views;
-- ``work``: ``(x, y, weights, acts, pres, deltas, masks, dropped)``, flat
+- ``work``: ``(x, y, weights, acts, saved, deltas, masks, dropped)``, flat
   buffers for one batch: its gathered rows, and each layer's output,
-  pre-activation, ``dL/dz``, dropout mask and dropped-out output, layer
+  saved derivative (see ``activations.py``), ``dL/dz``, dropout mask and
+  dropped-out output, layer
   ``l``'s block of ``n`` rows starting at ``n * net.unit_offsets[l]``;
 - ``data``: ``(X, Y, sample_weight)``, ``X`` C-ordered 2-D or a CSR matrix
   as ``(data, indices, indptr)``;
@@ -94,7 +95,7 @@ def intercept_view(params, net, layer):
 @kernel
 def layer_block(buffer, net, n, layer):
     """Layer ``layer``'s ``n x units`` block of a flat batch buffer; an empty
-    matrix when the buffer is empty (no pre-activations or masks kept)."""
+    matrix when the buffer is empty (no derivatives or masks kept)."""
     if buffer.shape[0] == 0:
         return matrix_view(buffer, 0, 0, 0)
     return matrix_view(buffer, n * net.unit_offsets[layer], n, net.units[layer + 1])
@@ -155,21 +156,21 @@ def _drop_out(a, rate, mask, dropped):
 
 
 @kernel
-def forward_chain(net, params, x, n, dropout, acts, pres, masks, dropped):
+def forward_chain(net, params, x, n, dropout, acts, saved, masks, dropped):
     """Every layer's forward kernel, in order, on the batch ``x`` of ``n`` rows.
 
     Layer ``l``'s output lands in its block of ``acts`` (the last block is
-    the network's output, after the output activation); pre-activations in
-    ``pres`` where the activation keeps them (an empty ``pres`` keeps none);
+    the network's output, after the output activation); derivatives in
+    ``saved`` where the activation saves them (an empty ``saved`` keeps none);
     hidden layers with a ``dropout`` rate draw their masks into ``masks``
     and their dropped-out outputs into ``dropped``.
     """
     input_forward(x, coef_view(params, net, 0), layer_block(acts, net, n, 0))
-    _layers_forward(net, params, n, dropout, acts, pres, masks, dropped)
+    _layers_forward(net, params, n, dropout, acts, saved, masks, dropped)
 
 
 @kernel
-def _layers_forward(net, params, n, dropout, acts, pres, masks, dropped):
+def _layers_forward(net, params, n, dropout, acts, saved, masks, dropped):
     """``forward_chain`` after the first layer's product ``x @ W0``: the part
     that does not depend on the input's kind, compiled once for dense and
     CSR input."""
@@ -180,11 +181,13 @@ def _layers_forward(net, params, n, dropout, acts, pres, masks, dropped):
             a_in = _layer_input(net, n, layer, dropout, acts, dropped)
             dense_forward(a_in, coef_view(params, net, layer), out)
         bias = intercept_view(params, net, layer)
-        pre = layer_block(pres, net, n, layer)
+        layer_saved = layer_block(saved, net, n, layer)
         if layer == last:
-            output_forward(net.kernels, net.loss, out, bias, pre)
+            output_forward(net.kernels, net.loss, out, bias, layer_saved)
         else:
-            activation_forward(net.kernels, net.activations[layer], out, bias, pre)
+            activation_forward(
+                net.kernels, net.activations[layer], out, bias, layer_saved
+            )
             if dropout[layer] > 0.0:
                 _drop_out(
                     out,
@@ -196,12 +199,14 @@ def _layers_forward(net, params, n, dropout, acts, pres, masks, dropped):
 
 @kernel
 def backward_chain(
-    net, params, grads, x, n, dropout, acts, pres, deltas, masks, dropped
+    net, params, grads, x, n, dropout, acts, saved, deltas, masks, dropped
 ):
     """Every layer's backward kernel (vector-Jacobian product), in reverse
     order, from the output layer's ``dL/dz`` in its block of ``deltas``;
     ``grads`` receives ``dL/dparams`` in the layout of ``params``."""
-    _layers_backward(net, params, grads, n, dropout, acts, pres, deltas, masks, dropped)
+    _layers_backward(
+        net, params, grads, n, dropout, acts, saved, deltas, masks, dropped
+    )
     input_backward_params(
         x,
         layer_block(deltas, net, n, 0),
@@ -212,7 +217,7 @@ def backward_chain(
 
 @kernel
 def _layers_backward(
-    net, params, grads, n, dropout, acts, pres, deltas, masks, dropped
+    net, params, grads, n, dropout, acts, saved, deltas, masks, dropped
 ):
     """``backward_chain`` down to the first layer's ``dL/dz`` (in its block of
     ``deltas``), before the first layer's parameter gradients: the part that
@@ -234,7 +239,7 @@ def _layers_backward(
         activation_backward(
             net.kernels,
             net.activations[layer - 1],
-            layer_block(pres, net, n, layer - 1),
+            layer_block(saved, net, n, layer - 1),
             layer_block(acts, net, n, layer - 1),
             delta_prev,
         )
@@ -255,7 +260,7 @@ def forward_backward(
     generator for the dropout masks.
     """
     X, Y, sample_weight = data
-    x_buffer, y_buffer, weight_buffer, acts, pres, deltas, masks, dropped = work
+    x_buffer, y_buffer, weight_buffer, acts, saved, deltas, masks, dropped = work
     if seed >= 0:
         np.random.seed(seed)
     x = take_batch(X, rows, start, stop, shuffled, x_buffer)
@@ -269,7 +274,7 @@ def forward_backward(
         w = sample_weight[start:stop]
     weight_sum = float(pairwise_sum(w))
 
-    forward_chain(net, params, x, n, dropout, acts, pres, masks, dropped)
+    forward_chain(net, params, x, n, dropout, acts, saved, masks, dropped)
     last = net.units.shape[0] - 2
     out = layer_block(acts, net, n, last)
     data_loss = output_loss_mean(
@@ -278,7 +283,7 @@ def forward_backward(
     delta = layer_block(deltas, net, n, last)
     output_loss_delta(net.kernels, net.loss, out, y, w, net.loss_param, delta)
     backward_chain(
-        net, params, grads, x, n, dropout, acts, pres, deltas, masks, dropped
+        net, params, grads, x, n, dropout, acts, saved, deltas, masks, dropped
     )
     return data_loss, weight_sum
 

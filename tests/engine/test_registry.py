@@ -22,7 +22,7 @@ from fastmlp.kernels._compile import kernel
 
 
 @kernel
-def softsign_forward(z, bias, pre):
+def softsign_forward(z, bias, saved):
     one = z.dtype.type(1.0)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
@@ -31,7 +31,7 @@ def softsign_forward(z, bias, pre):
 
 
 @kernel
-def softsign_backward(pre, a, delta):
+def softsign_backward(saved, a, delta):
     one = a.dtype.type(1.0)
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):

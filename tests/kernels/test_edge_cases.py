@@ -110,12 +110,12 @@ def test_activations_at_extreme_inputs(name, dtype):
     and +-50, derivative included; tanh(+-1000) == +-1 with zero derivative."""
     forward, backward = HIDDEN_ACTIVATIONS[name][:2]
     z = np.array([[-1e4, -80.0, 0.0, 80.0, 1e4]], dtype=dtype)
-    pre = np.empty_like(z)
+    saved = np.empty_like(z)
     a = z.copy()
     with np.errstate(over="raise", invalid="raise"):
-        forward(a, np.zeros(5, dtype=dtype), pre)
+        forward(a, np.zeros(5, dtype=dtype), saved)
         delta = np.ones_like(z)
-        backward(pre, a, delta)
+        backward(saved, a, delta)
     assert np.all(np.isfinite(a)) or name == "identity"
     assert np.all(np.isfinite(delta))
 
@@ -125,12 +125,12 @@ def test_activations_at_extreme_inputs(name, dtype):
         f, fprime = reference.HIDDEN[name]
         z = np.array([[-1e4, 1e4, -50.0, 50.0]], dtype=dtype)
         total = z.astype(np.float64)
-        pre = np.empty_like(z)
+        saved = np.empty_like(z)
         out = z.copy()
-        forward(out, np.zeros(4, dtype=dtype), pre)
+        forward(out, np.zeros(4, dtype=dtype), saved)
         assert_allclose(out, f(total), rtol=1e-6, atol=0)
         delta = np.ones_like(z)
-        backward(total.astype(dtype), out, delta)
+        backward(saved, out, delta)
         # elu's derivative is a + 1, so at -50 (where a rounds to -1) it is
         # 0, not 2e-22: an absolute error below eps is what a-based
         # derivatives give

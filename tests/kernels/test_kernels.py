@@ -18,7 +18,7 @@ from conftest import (
     requires_sklearn,
 )
 from numba import njit
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.neural_network._base import LOSS_FUNCTIONS
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
@@ -77,10 +77,11 @@ def _param(name):
 
 
 def _forward(kernel, z, bias):
-    """Run ``kernel(z, bias, pre)`` in place on z; return the stored ``pre``."""
-    pre = np.full_like(z, np.nan)
-    kernel(z, bias, pre)
-    return pre
+    """Run ``kernel(z, bias, saved)`` in place on z; return ``saved`` (NaN
+    where the kernel saved nothing)."""
+    saved = np.full_like(z, np.nan)
+    kernel(z, bias, saved)
+    return saved
 
 
 def _reference(table, name):
@@ -135,22 +136,23 @@ def relative_error(actual, expected):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_activation_forward_matches_reference(name, dtype, shape):
-    """forward(z, bias, pre) adds the bias per column and applies f in place;
-    it keeps z + bias in pre exactly when its backward needs it, and never
-    writes an empty pre (predict)."""
-    f = _reference(reference.HIDDEN, name)[0]
+    """forward(z, bias, saved) adds the bias per column and applies f in
+    place; it saves f'(z + bias) in saved exactly when the registry says so,
+    and never writes an empty saved (predict)."""
+    f, fprime = _reference(reference.HIDDEN, name)
     rng = np.random.default_rng(0)
     z, bias = _pre_activations(rng, shape)
     z, bias = z.astype(dtype), bias.astype(dtype)
     expected = f(z.astype(np.float64) + bias.astype(np.float64))
     out = z.copy()
-    pre = _forward(HIDDEN_ACTIVATIONS[name].forward, out, bias)
+    saved = _forward(HIDDEN_ACTIVATIONS[name].forward, out, bias)
     assert out.dtype == dtype
     assert_allclose(out, expected, rtol=RTOL[dtype], atol=ATOL[dtype])
-    if HIDDEN_ACTIVATIONS[name].needs_pre_activation:
-        assert_allclose(pre, z + bias, rtol=0, atol=0)
+    if HIDDEN_ACTIVATIONS[name].saves_derivative:
+        derivative = fprime(z.astype(np.float64) + bias.astype(np.float64))
+        assert_allclose(saved, derivative, rtol=RTOL[dtype], atol=ATOL[dtype])
     else:
-        assert np.isnan(pre).all()
+        assert np.isnan(saved).all()
     predict_out = z.copy()
     HIDDEN_ACTIVATIONS[name].forward(predict_out, bias, EMPTY[dtype])
     assert_allclose(predict_out, out, rtol=0, atol=0)
@@ -160,18 +162,22 @@ def test_activation_forward_matches_reference(name, dtype, shape):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_activation_backward_matches_reference(name, dtype, shape):
-    """backward(pre, f(z), delta) overwrites delta with delta * f'(z)."""
-    f, fprime = _reference(reference.HIDDEN, name)
+    """backward(saved, a, delta), after forward gave a = f(z) and saved,
+    overwrites delta with delta * f'(z) and leaves a and saved alone."""
+    fprime = _reference(reference.HIDDEN, name)[1]
     rng = np.random.default_rng(1)
     z, bias = _pre_activations(rng, shape)
-    pre = (z + bias).astype(dtype)
-    a = f(pre).astype(dtype)
+    z, bias = z.astype(dtype), bias.astype(dtype)
+    a = z.copy()
+    saved = _forward(HIDDEN_ACTIVATIONS[name].forward, a, bias)
     delta = rng.normal(size=shape).astype(dtype)
-    expected = delta.astype(np.float64) * fprime(pre)
+    expected = delta.astype(np.float64) * fprime(z.astype(np.float64) + bias)
     out = delta.copy()
-    HIDDEN_ACTIVATIONS[name].backward(pre, a, out)
+    a_before, saved_before = a.copy(), saved.copy()
+    HIDDEN_ACTIVATIONS[name].backward(saved, a, out)
     assert_allclose(out, expected, rtol=RTOL[dtype], atol=ATOL[dtype])
-    assert_allclose(a, f(pre).astype(dtype))  # a is left alone
+    assert_array_equal(a, a_before)
+    assert_array_equal(saved, saved_before)
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
@@ -188,9 +194,9 @@ def test_activation_gradient_finite_differences(name):
         return float(np.sum(g * out))
 
     a = z.copy()
-    pre = _forward(activation.forward, a, bias)
+    saved = _forward(activation.forward, a, bias)
     delta = g.copy()
-    activation.backward(pre, a, delta)
+    activation.backward(saved, a, delta)
     assert relative_error(delta, numerical_gradient(objective, z)) < GRAD_RTOL
     grad_bias = delta.sum(axis=0)
     assert relative_error(grad_bias, numerical_gradient(objective, bias)) < GRAD_RTOL
@@ -204,16 +210,15 @@ def test_activation_switch_dispatches_by_code(name):
     code = ACTIVATION_CODES[name]
     kernels = HIDDEN_ACTIVATIONS[name]
     expected, actual = z.copy(), z.copy()
-    pre = _forward(kernels.forward, expected, bias)
-    actual_pre = np.full_like(z, np.nan)
-    activation_forward(code, actual, bias, actual_pre)
+    saved = _forward(kernels.forward, expected, bias)
+    actual_saved = np.full_like(z, np.nan)
+    activation_forward(code, actual, bias, actual_saved)
     assert_allclose(actual, expected, rtol=0, atol=0)
-    assert_allclose(actual_pre, pre, rtol=0, atol=0)
-    pre = z + bias
+    assert_allclose(actual_saved, saved, rtol=0, atol=0)
     g = rng.normal(size=z.shape)
     expected_delta, actual_delta = g.copy(), g.copy()
-    kernels.backward(pre, expected, expected_delta)
-    activation_backward(code, pre, actual, actual_delta)
+    kernels.backward(saved, expected, expected_delta)
+    activation_backward(code, saved, actual, actual_delta)
     assert_allclose(actual_delta, expected_delta, rtol=0, atol=0)
 
 
