@@ -18,7 +18,7 @@ def _drop_stale_caches():
     paths = sorted(here.glob("*.py")) + [here.parent / "_registry.py"]
     sources = b"".join(path.read_bytes() for path in paths)
     digest = hashlib.sha256(sources).hexdigest()
-    cache = here / "__pycache__"
+    cache = _numba_cache_folder(here)
     stamp = cache / "kernel_sources.sha256"
     try:
         if stamp.read_text() == digest:
@@ -28,10 +28,23 @@ def _drop_stale_caches():
     try:
         for cached in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
             cached.unlink(missing_ok=True)
-        cache.mkdir(exist_ok=True)
+        cache.mkdir(parents=True, exist_ok=True)
         stamp.write_text(digest)
     except OSError:
         pass  # a read-only install: numba then caches elsewhere or not at all
+
+
+def _numba_cache_folder(here):
+    """The folder where numba caches the kernels of the folder ``here``: a
+    subfolder of ``NUMBA_CACHE_DIR`` named after ``here`` when that is set,
+    else ``here/__pycache__``."""
+    from numba.core import config
+    from numba.core.caching import _CacheLocator
+
+    if config.CACHE_DIR:
+        subpath = _CacheLocator.get_suitable_cache_subpath(str(here / "network.py"))
+        return Path(config.CACHE_DIR) / subpath
+    return here / "__pycache__"
 
 
 _drop_stale_caches()

@@ -5,6 +5,7 @@ import json
 import os
 import pickle
 import re
+import shutil
 import subprocess
 import sys
 import warnings
@@ -294,6 +295,28 @@ def test_only_entry_points_write_cache_files(fitted_cache):
     assert "network.train_epoch" in names
     assert not any("forward_chain" in name for name in names)
     assert not any(name.startswith(("sums.", "fastmath.")) for name in names)
+
+
+def test_changed_kernel_sources_drop_the_cache_in_numba_cache_dir(
+    fitted_cache, tmp_path
+):
+    # numba checks only the file of the cached function (network.py), not the
+    # kernels it compiles in: fastmlp.kernels drops the cached code when any
+    # kernel source changed, in the folder numba uses, NUMBA_CACHE_DIR's too
+    folder = tmp_path / "numba_cache"
+    shutil.copytree(fitted_cache[0], folder)  # the fixture's own stays whole
+    env = {**fitted_cache[1], "NUMBA_CACHE_DIR": str(folder)}
+    (stamp,) = folder.rglob("kernel_sources.sha256")
+    cached = sorted(stamp.parent.glob("network.train_epoch*.nb[ic]"))
+    assert cached
+    digest = stamp.read_text()
+    probe = [sys.executable, "-c", "import fastmlp.kernels"]
+    subprocess.run(probe, env=env, check=True)
+    assert all(path.exists() for path in cached)  # same sources: kept
+    stamp.write_text("a digest of other sources")
+    subprocess.run(probe, env=env, check=True)
+    assert not any(path.exists() for path in cached)
+    assert stamp.read_text() == digest
 
 
 @_compile.kernel
