@@ -13,7 +13,12 @@ with ``scale`` the batch's total sample weight. ``n_penalized`` counts the
 entries of the vector (or of the slice a step updates) that are coefficients,
 which the L2 term penalizes; the intercepts follow them. The update arithmetic
 follows ``sklearn.neural_network._stochastic_optimizers`` operation for
-operation, so that float64 training reproduces scikit-learn's.
+operation, so that float64 training reproduces scikit-learn's. That includes
+the dtype of each operation: NumPy computes a float32 array with a Python
+float in float32 (NEP 50), so a float32 model's gradient, moments and SGD
+steps are float32 operations there, and here (twice the vector lanes of
+float64); Adam's bias-corrected learning rate is a float64 scalar, which makes
+its step ``-learning_rate * m / (sqrt(v) + eps)`` float64.
 
 AdamW (Loshchilov and Hutter, "Decoupled weight decay regularization") is the
 Adam step with ``alpha = 0`` in the gradient and, before it, the coefficients
@@ -55,6 +60,10 @@ def sgd_step(
     nesterov,
 ):
     """SGD with (Nesterov) momentum: ``v = m * v - lr * g``; ``p += update``."""
+    # in the parameters' dtype, as scikit-learn's (Python float settings)
+    real = params.dtype.type
+    alpha, scale = real(alpha), real(scale)
+    learning_rate, momentum = real(learning_rate), real(momentum)
     for i in range(n_penalized):
         g = (grads[i] + alpha * params[i]) / scale
         _sgd_update(params, velocity, i, g, learning_rate, momentum, nesterov)
@@ -74,12 +83,15 @@ def adam_learning_rate(learning_rate_init, beta_1, beta_2, step):
 
 
 @kernel
-def _adam_update(params, first, second, i, g, learning_rate, beta_1, beta_2, eps):
-    m = beta_1 * first[i] + (1.0 - beta_1) * g
-    v = beta_2 * second[i] + (1.0 - beta_2) * (g * g)
+def _adam_update(params, first, second, i, g, learning_rate, betas, eps):
+    # betas = (beta_1, 1 - beta_1, beta_2, 1 - beta_2), g and eps in the
+    # parameters' dtype; the step in float64 (see the module docstring)
+    beta_1, rest_1, beta_2, rest_2 = betas
+    m = beta_1 * first[i] + rest_1 * g
+    v = beta_2 * second[i] + rest_2 * (g * g)
     first[i] = m
     second[i] = v
-    params[i] += -learning_rate * m / (np.sqrt(v) + eps)
+    params[i] += -learning_rate * np.float64(m) / np.float64(np.sqrt(v) + eps)
 
 
 @kernel
@@ -100,14 +112,19 @@ def adam_step(
     """One Adam step with the bias-corrected ``learning_rate``; ``decay`` is
     AdamW's decoupled shrinking of the coefficients (0 for Adam)."""
     keep = 1.0 - decay
+    # in the parameters' dtype but for the step itself, as scikit-learn's
+    # (Python float settings; a float64 learning rate)
+    real = params.dtype.type
+    alpha, scale, eps = real(alpha), real(scale), real(eps)
+    betas = (real(beta_1), real(1.0 - beta_1), real(beta_2), real(1.0 - beta_2))
     for i in range(n_penalized):
         g = (grads[i] + alpha * params[i]) / scale
         if decay != 0.0:
             params[i] *= keep
-        _adam_update(params, first, second, i, g, learning_rate, beta_1, beta_2, eps)
+        _adam_update(params, first, second, i, g, learning_rate, betas, eps)
     for i in range(n_penalized, params.shape[0]):
         g = grads[i] / scale
-        _adam_update(params, first, second, i, g, learning_rate, beta_1, beta_2, eps)
+        _adam_update(params, first, second, i, g, learning_rate, betas, eps)
 
 
 @kernel

@@ -834,10 +834,10 @@ def test_adamw_step_matches_transcription():
     assert not np.allclose(params[:N_COEFS], expected[:N_COEFS] / (1 - lr * decay))
 
 
-def _sklearn_layout():
+def _sklearn_layout(dtype=np.float64):
     """A flat vector and views of it shaped like an MLP's coefs + intercepts."""
-    net = Network([3, 4, 2], ACTIVATIONS[:1], LOSSES[0], np.float64)
-    flat = np.random.default_rng(19).normal(size=net.n_params)
+    net = Network([3, 4, 2], ACTIVATIONS[:1], LOSSES[0], dtype)
+    flat = np.random.default_rng(19).normal(size=net.n_params).astype(dtype)
     coefs, intercepts = net.unpack(flat)
     views, start = [], 0
     for arr in coefs + intercepts:
@@ -853,16 +853,26 @@ def _sklearn_grads(net, flat_sk, raw):
     return coef_grads + intercept_grads
 
 
+def _assert_equal_to_sklearn(actual, expected):
+    """float64 within 1e-14; float32 bit for bit: the same operations, each
+    in the dtype NumPy gives it (no float64 roundings to differ in)."""
+    if actual.dtype == np.float32:
+        assert_array_equal(actual, expected)
+    else:
+        assert_allclose(actual, expected, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("nesterov", [True, False])
-def test_sgd_step_matches_sklearn_optimizer(nesterov):
+def test_sgd_step_matches_sklearn_optimizer(nesterov, dtype):
     """sgd_step on the flat vector equals SGDOptimizer.update_params."""
-    net, flat_sk, views = _sklearn_layout()
+    net, flat_sk, views = _sklearn_layout(dtype)
     params = flat_sk.copy()
     velocity = np.zeros_like(params)
     opt = SGDOptimizer(views, learning_rate_init=0.1, momentum=0.8, nesterov=nesterov)
     rng = np.random.default_rng(20)
     for _ in range(5):
-        raw = rng.normal(size=params.size)
+        raw = rng.normal(size=params.size).astype(dtype)
         grads_sk = _sklearn_grads(net, flat_sk, raw)
         sgd_step(
             params,
@@ -876,14 +886,15 @@ def test_sgd_step_matches_sklearn_optimizer(nesterov):
             nesterov,
         )
         opt.update_params(views, grads_sk)
-        assert_allclose(params, flat_sk, rtol=1e-14, atol=1e-15)
+        _assert_equal_to_sklearn(params, flat_sk)
     flat_velocity = np.concatenate([v.ravel() for v in opt.velocities])
-    assert_allclose(velocity, flat_velocity, rtol=1e-14, atol=1e-15)
+    _assert_equal_to_sklearn(velocity, flat_velocity)
 
 
-def test_adam_step_matches_sklearn_optimizer():
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_step_matches_sklearn_optimizer(dtype):
     """adam_step + adam_learning_rate equal AdamOptimizer.update_params."""
-    net, flat_sk, views = _sklearn_layout()
+    net, flat_sk, views = _sklearn_layout(dtype)
     params = flat_sk.copy()
     first, second = np.zeros_like(params), np.zeros_like(params)
     b1, b2, eps = 0.85, 0.99, 1e-7
@@ -892,7 +903,7 @@ def test_adam_step_matches_sklearn_optimizer():
     )
     rng = np.random.default_rng(21)
     for step in range(1, 6):
-        raw = rng.normal(size=params.size)
+        raw = rng.normal(size=params.size).astype(dtype)
         grads_sk = _sklearn_grads(net, flat_sk, raw)
         rate = adam_learning_rate(0.02, b1, b2, step)
         adam_step(
@@ -912,9 +923,9 @@ def test_adam_step_matches_sklearn_optimizer():
         opt.update_params(views, grads_sk)
         assert opt.t == step
         assert_allclose(rate, opt.learning_rate, rtol=1e-15)
-        assert_allclose(params, flat_sk, rtol=1e-14, atol=1e-15)
-    assert_allclose(first, np.concatenate([m.ravel() for m in opt.ms]), rtol=1e-14)
-    assert_allclose(second, np.concatenate([v.ravel() for v in opt.vs]), rtol=1e-14)
+        _assert_equal_to_sklearn(params, flat_sk)
+    _assert_equal_to_sklearn(first, np.concatenate([m.ravel() for m in opt.ms]))
+    _assert_equal_to_sklearn(second, np.concatenate([v.ravel() for v in opt.vs]))
 
 
 # ----------------------------------------------------------------------------
