@@ -67,7 +67,7 @@ Measured reasons:
   saved about 30 us per part (the Python call of ``part_gradient``). On 2
   threads of a machine oversubscribed by other work (load 6.5 on 2 cores)
   tbb degraded better: mid 1.02x against one thread, the pool 0.81x (a
-  2-part split of small and regression, which the engine does not split:
+  2-part split of small and regression, which the engine did not split then:
   tbb 1.02-1.04x, the pool 0.49-0.63x); wide 0.92x and 0.93x. The pool wins
   once the compile is counted, needs no tbb, and is safe after ``fork`` and
   from several Python threads (tested) (``benchmarks/prange_tbb.py``);
@@ -118,7 +118,18 @@ BLAS_THREADS_MIN_MACS = 65536
 # (mid 20%, load 3.8); in 5 parts of 200 rows, 9% and 13% slower in two
 # rounds (mid 10% and 1%, load 4.4-6.3): the price of up to 5 threads on such
 # batches. Batches under 400 rows split into 2 parts, as they always have.
-SPLIT_MIN_MACS = 4_000_000
+# Where splitting starts: 20k x 20 rows, binary, 5 epochs, batches of 200,
+# whole batches on one thread against 2 parts on 1 and on 2 threads
+# (float64 / float32; Intel, 2 cores, load about 1): (100,), 0.42M
+# multiply-adds a batch, 0.91x / 0.92x on 1 thread, 1.35x / 1.21x on 2;
+# (200,), 0.84M: 0.99x / 0.92x, 1.55x / 1.24x; (100, 50), 1.41M: 0.97x /
+# 0.94x, 1.58x / 1.44x. Concurrent one-thread OpenBLAS products of this size
+# overlap (two 100 x 20 by 20 x 100 pairs at once: 1.94x the throughput of
+# one). From 1M on the second thread gives at least 1.4x here for a few
+# percent on one thread; below, 1.2-1.35x for up to 9%, and the default
+# network (20 features, (100,), binary) would compile the split epoch, 0.3 s
+# more on its first fit.
+SPLIT_MIN_MACS = 1_000_000
 BATCH_PARTS = 2
 PART_ROWS = 200
 PART_MIN_MACS = 2_000_000

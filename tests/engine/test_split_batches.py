@@ -115,9 +115,14 @@ def test_dropout_seeds_differ_between_parts_and_batches(monkeypatch):
 
 def test_small_networks_train_whole_batches():
     net = _engine.Network([20, 100, 1], ["relu"], "log_loss", np.float64)
-    assert 200 * net.n_coefs < _engine.SPLIT_MIN_MACS  # the small benchmark
+    assert _engine.batch_parts(net, 200) == 1  # the small benchmark
+    regression = _engine.Network(
+        [50, 64, 64, 1], ["relu"] * 2, "squared_error", np.float64
+    )
+    assert _engine.batch_parts(regression, 200) == 2  # the regression benchmark
+    assert _engine.batch_parts(regression, 100) == 1
     wide = _engine.Network([784, 512, 512, 10], ["relu"] * 2, "log_loss", np.float64)
-    assert 200 * wide.n_coefs >= _engine.SPLIT_MIN_MACS
+    assert _engine.batch_parts(wide, 200) == 2
 
 
 class _Failure(Exception):
