@@ -3,12 +3,17 @@
 Each configuration is compiled by fitting and using a tiny model through the
 public estimators, so exactly the compiled versions a real fit, predict or
 jacobian asks for land in the cache (their argument types do not depend on
-the data's size). Run it when building a Docker image or a CI cache, with
-the same ``NUMBA_CACHE_DIR`` (if any) and on the same kind of CPU as the
-processes that will use it: numba's cache is keyed on the CPU model.
+the data's size). A stochastic solver's tiny model is fitted twice: with
+whole batches, and with its batches split into parts as a larger network's
+are (``fastmlp._engine.SPLIT_MIN_MACS``), which runs its own epoch kernel.
+
+Run it when building a Docker image or a CI cache, with the same
+``NUMBA_CACHE_DIR`` (if any) and on the same kind of CPU as the processes
+that will use it: numba's cache is keyed on the CPU model.
 """
 
 import argparse
+import contextlib
 import itertools
 import time
 import warnings
@@ -100,10 +105,26 @@ def warm(dtype, input_kind, activation, loss, solver, jacobian=False):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, y)
+        if _registry.solvers()[solver].stochastic:
+            with _every_batch_split():
+                model.fit(X, y)
         model.predict(X)
         if jacobian:
             for mode in ("forward", "reverse"):
                 model.jacobian(X, mode=mode)
+
+
+@contextlib.contextmanager
+def _every_batch_split():
+    """Fits inside split every batch into parts (this process only)."""
+    from fastmlp import _engine
+
+    threshold = _engine.SPLIT_MIN_MACS
+    _engine.SPLIT_MIN_MACS = 0
+    try:
+        yield
+    finally:
+        _engine.SPLIT_MIN_MACS = threshold
 
 
 def main(argv=None):

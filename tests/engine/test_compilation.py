@@ -120,9 +120,9 @@ def test_warmup_compiles_what_a_fit_of_that_configuration_needs(fresh_state):
     argv += ["squared_error", "--solvers", "adam,sgd", "--quiet"]
     assert fastmlp_main(argv) == 0
     for solver in ("adam", "sgd"):  # an epoch compiles its solver's rule only
-        assert ("train_epoch", "relu", "squared_error", "float64", "dense", solver) in (
-            _compilation._ready
-        )
+        for epoch in ("train_epoch", "train_epoch_in_parts"):  # whole, split
+            key = (epoch, "relu", "squared_error", "float64", "dense", solver)
+            assert key in _compilation._ready
     assert ("predict", "relu", "squared_error", "float64", "dense") in (
         _compilation._ready
     )
