@@ -19,6 +19,8 @@ def _drop_stale_caches():
     sources = b"".join(path.read_bytes() for path in paths)
     digest = hashlib.sha256(sources).hexdigest()
     cache = _numba_cache_folder(here)
+    if cache is None:
+        return
     stamp = cache / "kernel_sources.sha256"
     try:
         if stamp.read_text() == digest:
@@ -37,14 +39,18 @@ def _drop_stale_caches():
 def _numba_cache_folder(here):
     """The folder where numba caches the kernels of the folder ``here``: a
     subfolder of ``NUMBA_CACHE_DIR`` named after ``here`` when that is set,
-    else ``here/__pycache__``."""
+    else ``here/__pycache__``; None when numba's naming cannot be found."""
     from numba.core import config
-    from numba.core.caching import _CacheLocator
 
-    if config.CACHE_DIR:
+    if not config.CACHE_DIR:
+        return here / "__pycache__"
+    try:  # numba's own naming (a private helper: if it moves, no check)
+        from numba.core.caching import _CacheLocator
+
         subpath = _CacheLocator.get_suitable_cache_subpath(str(here / "network.py"))
-        return Path(config.CACHE_DIR) / subpath
-    return here / "__pycache__"
+    except (ImportError, AttributeError):
+        return None
+    return Path(config.CACHE_DIR) / subpath
 
 
 _drop_stale_caches()
