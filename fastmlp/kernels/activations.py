@@ -151,40 +151,33 @@ def softplus_forward(z, bias, saved):
     # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), which never overflows;
     # f'(z) = logistic(z) = 1 / (1 + e) above 0 and e / (1 + e) below,
     # e = exp(-|z|): the exp inside softplus, which LLVM computes once
+    keep = saved.shape[0] > 0
     one = z.dtype.type(1.0)
     zero = z.dtype.type(0.0)
-    if saved.shape[0] == 0:
-        for i in range(z.shape[0]):
-            for j in range(z.shape[1]):
-                z[i, j] = fastmath.softplus(z[i, j] + bias[j])
-        return
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             value = z[i, j] + bias[j]
-            e = fastmath.exp(-abs(value))
             z[i, j] = fastmath.softplus(value)
-            saved[i, j] = (one if value >= zero else e) / (one + e)
+            if keep:
+                e = fastmath.exp(-abs(value))
+                saved[i, j] = (one if value >= zero else e) / (one + e)
 
 
 @kernel
 def gelu_forward(z, bias, saved):
     # exact GELU: z * Phi(z), Phi the standard normal CDF;
     # f'(z) = Phi(z) + z * phi(z), phi the standard normal density
+    keep = saved.shape[0] > 0
     half = z.dtype.type(0.5)
     density = z.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
-    if saved.shape[0] == 0:
-        for i in range(z.shape[0]):
-            for j in range(z.shape[1]):
-                value = z[i, j] + bias[j]
-                z[i, j] = value * fastmath.phi(value)
-        return
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             value = z[i, j] + bias[j]
             cdf = fastmath.phi(value)
             z[i, j] = value * cdf
-            pdf = density * fastmath.exp(-half * value * value)
-            saved[i, j] = cdf + value * pdf
+            if keep:
+                pdf = density * fastmath.exp(-half * value * value)
+                saved[i, j] = cdf + value * pdf
 
 
 @kernel
