@@ -62,16 +62,35 @@ def dense_backward_input(delta, coef, out):
         matmul_into(delta, coef.T, out)
 
 
+# The CSR kernels take a row's stored values four at a time, so that each
+# element of a row of ``out`` (forward) or of ``delta`` (backward) is loaded
+# once per four values instead of once per value. The additions into each
+# element keep their order, value by value: the same bits as one at a time.
+# Measured (200-row batches of 2,000 x 20 stored as CSR, 100 outputs, float64):
+# forward 60 -> 38 us, backward 48 -> 45 us.
+CSR_GROUP = 4
+
+
 @kernel
 def csr_forward(data, indices, indptr, rows, coef, out):
-    out[:] = 0.0
     for r in range(rows.shape[0]):
-        row = rows[r]
-        for k in range(indptr[row], indptr[row + 1]):
-            value = data[k]
-            col = indices[k]
-            for j in range(coef.shape[1]):
-                out[r, j] += value * coef[col, j]
+        out_row = out[r]
+        out_row[:] = 0.0
+        start, end = indptr[rows[r]], indptr[rows[r] + 1]
+        grouped_end = start + (end - start) // CSR_GROUP * CSR_GROUP
+        for k in range(start, grouped_end, CSR_GROUP):
+            v0, v1, v2, v3 = data[k], data[k + 1], data[k + 2], data[k + 3]
+            c0, c1 = coef[indices[k]], coef[indices[k + 1]]
+            c2, c3 = coef[indices[k + 2]], coef[indices[k + 3]]
+            for j in range(out_row.shape[0]):
+                total = out_row[j] + v0 * c0[j]
+                total += v1 * c1[j]
+                total += v2 * c2[j]
+                out_row[j] = total + v3 * c3[j]
+        for k in range(grouped_end, end):
+            value, coef_row = data[k], coef[indices[k]]
+            for j in range(out_row.shape[0]):
+                out_row[j] += value * coef_row[j]
 
 
 @kernel
@@ -79,12 +98,23 @@ def csr_backward_params(data, indices, indptr, rows, delta, coef_grad, intercept
     """``coef_grad = X[rows].T @ delta`` for CSR ``X``; ``intercept_grad``."""
     coef_grad[:] = 0.0
     for r in range(rows.shape[0]):
-        row = rows[r]
-        for k in range(indptr[row], indptr[row + 1]):
-            value = data[k]
-            col = indices[k]
-            for j in range(delta.shape[1]):
-                coef_grad[col, j] += value * delta[r, j]
+        delta_row = delta[r]
+        start, end = indptr[rows[r]], indptr[rows[r] + 1]
+        grouped_end = start + (end - start) // CSR_GROUP * CSR_GROUP
+        for k in range(start, grouped_end, CSR_GROUP):
+            v0, v1, v2, v3 = data[k], data[k + 1], data[k + 2], data[k + 3]
+            g0, g1 = coef_grad[indices[k]], coef_grad[indices[k + 1]]
+            g2, g3 = coef_grad[indices[k + 2]], coef_grad[indices[k + 3]]
+            for j in range(delta_row.shape[0]):
+                d = delta_row[j]
+                g0[j] += v0 * d
+                g1[j] += v1 * d
+                g2[j] += v2 * d
+                g3[j] += v3 * d
+        for k in range(grouped_end, end):
+            value, grad_row = data[k], coef_grad[indices[k]]
+            for j in range(delta_row.shape[0]):
+                grad_row[j] += value * delta_row[j]
     column_sums(delta, intercept_grad)
 
 

@@ -569,6 +569,36 @@ def test_csr_kernels_match_dense(dtype):
     assert_allclose(grads_csr[0], ref[0], **tol)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_csr_kernels_add_value_by_value(dtype):
+    """Rows of 0 to 11 stored values, some columns stored twice (a CSR matrix
+    scipy has not summed): the kernels, which take the values four at a time,
+    add into each element in stored order, the bits of one value at a time."""
+    rng = np.random.default_rng(15)
+    lengths = np.arange(12)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    indices = np.concatenate([rng.integers(0, 6, size=n) for n in lengths])
+    data = rng.normal(size=indptr[-1]).astype(dtype)
+    rows = rng.permutation(12).astype(np.int64)
+    assert any(len(set(indices[a:b])) < b - a for a, b in zip(indptr, indptr[1:]))
+    coef = rng.normal(size=(6, 13)).astype(dtype)
+    delta = rng.normal(size=(12, 13)).astype(dtype)
+
+    out_expected = np.zeros((12, 13), dtype=dtype)
+    grad_expected = np.zeros_like(coef)
+    for r, row in enumerate(rows):
+        for k in range(indptr[row], indptr[row + 1]):
+            out_expected[r] += data[k] * coef[indices[k]]
+            grad_expected[indices[k]] += data[k] * delta[r]
+    csr = (data, indices.astype(np.int64), indptr, rows)
+    out = np.full((12, 13), np.nan, dtype=dtype)
+    csr_forward(*csr, coef, out)
+    grads = np.full_like(coef, np.nan), np.full(13, np.nan, dtype=dtype)
+    csr_backward_params(*csr, delta, *grads)
+    assert_array_equal(out, out_expected)
+    assert_array_equal(grads[0], grad_expected)
+
+
 # ----------------------------------------------------------------------------
 # whole network
 
