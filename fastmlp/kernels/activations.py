@@ -21,7 +21,6 @@ To add an activation, write its two kernels and add its spec to
 the tests all read that entry.
 """
 
-import math
 from typing import NamedTuple
 
 from fastmlp import _registry
@@ -168,15 +167,12 @@ def gelu_forward(z, bias, saved):
     # exact GELU: z * Phi(z), Phi the standard normal CDF;
     # f'(z) = Phi(z) + z * phi(z), phi the standard normal density
     keep = saved.shape[0] > 0
-    half = z.dtype.type(0.5)
-    density = z.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             value = z[i, j] + bias[j]
-            cdf = fastmath.phi(value)
+            cdf, pdf = fastmath.normal_cdf_pdf(value)
             z[i, j] = value * cdf
             if keep:
-                pdf = density * fastmath.exp(-half * value * value)
                 saved[i, j] = cdf + value * pdf
 
 

@@ -1,5 +1,5 @@
 """Branch-free exp, expm1, log, log1p, tanh, erf, logistic, softplus and the
-normal CDF (``phi``) that LLVM vectorizes.
+normal CDF and density (``phi``, ``normal_cdf_pdf``) that LLVM vectorizes.
 
 PyPI's llvmlite has no SVML, so numba turns ``np.exp``, ``np.log``,
 ``np.tanh`` and ``math.erf`` into one scalar libm call per element, which no
@@ -24,9 +24,11 @@ to degree 13, which is exact to 2^-57 on the reduced range |r| <= ln(2)/2.
 
 ``phi`` (gelu's Phi(x) = (1 + erf(x / sqrt 2)) / 2) is not held to 2 ulp: in
 float64 it is a pair of polynomials in |x| with an absolute error within an
-ulp of 1, as that formula on erf has (gelu had it so); in float32 it takes
-erfc itself below 0, within 5e-7 relative down to x = -12.7 and 0 below
-(``tests/test_fastmath.py``).
+ulp of 1, as that formula on erf has (gelu had it so); in float32 it is
+1 - phi(|x|) M(|x|) (M, Mills' ratio, a pair of polynomials), within 5e-7
+relative down to x = -12.7 and 0 from -13 on (``tests/test_fastmath.py``).
+``normal_cdf_pdf`` returns Phi(x) and the density phi(x) together, as gelu
+needs both: in float32 they share one exp.
 """
 
 import math
@@ -686,42 +688,82 @@ def _phi64(x):
     return p if x == x else x
 
 
+_DENSITY = 1.0 / math.sqrt(2.0 * math.pi)  # phi(0)
+
+
+@_float64
+def _normal_cdf_pdf64(x):
+    """The standard normal CDF and density at x: (Phi(x), phi(x))."""
+    return _phi64(x), _DENSITY * _exp64(-0.5 * x * x)
+
+
+# Mills' ratio M(u) = (1 - Phi(u)) / phi(u) in float32: on [0, 3.6) and
+# [3.6, 13] of u = |x|, a polynomial of degree 14 in s = (u - center) /
+# half_width (benchmarks/phi_coefficients.py)
+_F_MILLS_LOW = (
+    0.45510128140449524,
+    -0.32547181844711304,
+    0.20999976992607117,
+    -0.12470950186252594,
+    0.06908474862575531,
+    -0.036048367619514465,
+    0.017842717468738556,
+    -0.008409647271037102,
+    0.003807912115007639,
+    -0.0016984351677820086,
+    0.0007108546560630202,
+    -0.00023579000844620168,
+    9.511956886854023e-05,
+    -7.199718675110489e-05,
+    2.6175704988418147e-05,
+)
+_F_MILLS_HIGH = (
+    0.11880415678024292,
+    -0.06544988602399826,
+    0.035592012107372284,
+    -0.019114166498184204,
+    0.01014198362827301,
+    -0.00532307755202055,
+    0.0027600110042840242,
+    -0.0013953803572803736,
+    0.0007089446880854666,
+    -0.0004055714525748044,
+    0.00020016724010929465,
+    -3.3576325222384185e-05,
+    1.7642132661421783e-05,
+    -5.196915299165994e-05,
+    2.4476163162034936e-05,
+)
+_F_MILLS_LOW = tuple(_F(c) for c in _F_MILLS_LOW)
+_F_MILLS_HIGH = tuple(_F(c) for c in _F_MILLS_HIGH)
+_mills_polynomial32 = _select_horner(_F_MILLS_LOW, _F_MILLS_HIGH)
+
+
+@_float64
+def _normal_cdf_pdf32(x):
+    # 1 - Phi(u) = phi(u) M(u): one exp for both, and relative accuracy deep
+    # into the tail (Phi(-12.7) is 3e-37), without erfc's two divisions
+    u = abs(x)
+    u = u if u < _F(13.0) else _F(13.0)  # also NaN, restored at the end
+    upper = u >= _F(3.6)
+    center = _F(8.3) if upper else _F(1.8)
+    s = (u - center) * (_F(0.2127659574468085) if upper else _F(0.5555555555555556))
+    mills = _mills_polynomial32(s, upper)
+    # exp(-u**2 / 2) from u**2 = y**2 + (u - y)(u + y), y = u cut to 11 bits
+    # (y * y exact): a rounded u**2 would cost 5e-6 of relative error at 13
+    y = _from_bits32(np.int32(_bits32(u) & np.int32(-8192)))
+    hi = -(y * y) * _F(0.5)
+    lo = -((u - y) * (u + y)) * _F(0.5)
+    pdf = _exp32_hi_lo(hi, lo) * _F(_DENSITY)
+    pdf = pdf if u < _F(13.0) else _F(0.0)  # phi(13) is 2e-37, Phi(-13) 6e-39
+    tail = pdf * mills  # Phi(-u)
+    cdf = tail if x < _F(0.0) else _F(1.0) - tail
+    return (cdf, pdf) if x == x else (x, x)
+
+
 @_float64
 def _phi32(x):
-    # as _erf32, but for x < 0 from erfc(|x| / sqrt(2)) itself: 1 + erf would
-    # cancel to nothing in float32 (Phi(-5.3) is 6e-8, half a float32 ulp of 1)
-    v = x * _F(_SQRT_HALF)
-    a = abs(v)
-    near = a < _F(0.84375)
-    w = a * a if near else a - _F(1.0)
-    ratio = _horner(_F_PP if near else _F_PA, w) / _horner(_F_QQ if near else _F_QA, w)
-    # erf(a) = head + tail, erfc(a) = (1 - head) - tail, 1 - head exact or nearly
-    head = a if near else _F_ERX
-    tail = (a if near else _F(1.0)) * ratio
-    inner_erfc = (_F(1.0) - head) - tail
-    inner_erf = head + tail
-    # erfc(a) for a in [1.25, 9]: fdlibm's form (RB/SB hold to 28 for erfc),
-    # its exp(-a**2) from x, not from the rounded a: a**2 = x**2 / 2 with
-    # x**2 = y**2 + (x - y)(x + y), y = |x| cut to 11 bits (y * y exact)
-    outer_x = abs(x)
-    outer_x = outer_x if outer_x > _F(1.7677669) else _F(1.7677669)  # 1.25 sqrt 2
-    outer_x = outer_x if outer_x < _F(12.727922) else _F(12.727922)  # 9 sqrt 2
-    outer_a = outer_x * _F(_SQRT_HALF)
-    low = outer_a < _F(2.857142857142857)
-    inverse = _F(1.0) / outer_a
-    s = inverse * inverse
-    ratio = _horner(_F_RA if low else _F_RB, s) / _horner(_F_SA if low else _F_SB, s)
-    y = _from_bits32(np.int32(_bits32(outer_x) & np.int32(-8192)))
-    half = _F(0.5)
-    hi = -(y * y) * half - _F(0.5625)
-    lo = -((outer_x - y) * (outer_x + y)) * half + ratio
-    # exp(...) is in [2**-119, 2**-2]
-    outer_erfc = _exp32_hi_lo(hi, lo) * inverse
-    outer_erfc = outer_erfc if a < _F(9.0) else _F(0.0)  # Phi(-12.7) < 1e-36
-    erfc = inner_erfc if a < _F(1.25) else outer_erfc
-    erf = inner_erf if a < _F(1.25) else _F(1.0) - outer_erfc
-    result = half * erfc if v < _F(0.0) else half + half * erf
-    return result if x == x else x
+    return _normal_cdf_pdf32(x)[0]
 
 
 def _generic(name, float32=None):
@@ -756,4 +798,5 @@ tanh = _generic("tanh", _tanh32)
 erf = _generic("erf", _erf32)
 phi = _generic("phi", _phi32)
 softplus = _generic("softplus", _softplus32)
+normal_cdf_pdf = _generic("normal_cdf_pdf", _normal_cdf_pdf32)
 logistic = _generic("logistic", _logistic32)
