@@ -10,7 +10,7 @@ polynomial in ``s = (u - center) / half_width``, ``s`` in [-1, 1]; the
 coefficients, exact to 50 digits, are then rounded to the table's dtype.
 
 - float64 (``_phi64``): Phi(u) itself, degree 26 on [0, 3.6) and [3.6, 8.3),
-  which keeps the float64 evaluation (Horner, fused multiply-adds) within
+  which keeps the float64 evaluation (Estrin's scheme, fused multiply-adds) within
   2.3e-16 of Phi over the whole line; from 8.3 on, Phi rounds to 1.
 - float32 (``_normal_cdf_pdf32``): Mills' ratio M(u) = (1 - Phi(u)) / phi(u),
   degree 14 on [0, 3.6) and [3.6, 13], within 1.6e-9 and 6.2e-9 of M

@@ -654,24 +654,46 @@ _PHI_HIGH = (
 )
 
 
-def _select_horner(low, high):
-    """``low`` or ``high`` (degree 0 first) at ``s`` by Horner's rule, the
-    table picked per element by ``upper``: straight-line code, since LLVM
-    leaves the element loop scalar around a loop over the coefficients."""
-    n = len(low)
-    lines = [
-        "def select_horner(s, upper):",
-        f"    r = HIGH[{n - 1}] if upper else LOW[{n - 1}]",
-    ]
-    for j in range(n - 2, -1, -1):
-        lines.append(f"    r = r * s + (HIGH[{j}] if upper else LOW[{j}])")
-    lines.append("    return r")
+def _estrin(terms, horner_terms):
+    """Source lines evaluating the polynomial of coefficient expressions
+    ``terms`` (degree 0 first) at ``s`` into ``r``: Estrin's scheme from
+    degree ``horner_terms`` up (pairs ``c + c' s``, then pairs of those with
+    ``s**2``, ``s**4``, ...: a chain of about log2(n) multiply-adds where
+    Horner's rule has n), Horner's rule below it."""
+    horner_terms = min(horner_terms, len(terms) - 1)
+    lines, names, power, level = [], terms[horner_terms:], "s", 0
+    while len(names) > 1:
+        paired = []
+        for i in range(0, len(names) - 1, 2):
+            lines.append(f"    p{level}_{i} = {names[i]} + {names[i + 1]} * {power}")
+            paired.append(f"p{level}_{i}")
+        paired += names[len(names) - len(names) % 2 :]
+        if len(paired) > 1:
+            lines.append(f"    s{level} = {power} * {power}")
+            power = f"s{level}"
+        names, level = paired, level + 1
+    lines.append(f"    r = {names[0]}")
+    for term in reversed(terms[:horner_terms]):
+        lines.append(f"    r = r * s + {term}")
+    return lines
+
+
+def _select_polynomial(low, high, horner_terms=1):
+    """``low`` or ``high`` (degree 0 first) at ``s``, the table picked per
+    element by ``upper``: straight-line code, since LLVM leaves the element
+    loop scalar around a loop over the coefficients. Estrin's scheme
+    (``_estrin``): float64 Phi's 26 degrees, gelu forward + backward 3.89 ->
+    3.45 ns per element against Horner's rule, still within 2.2e-16 of Phi
+    and exactly 1/2 at 0 (with 2 Horner terms, 1/2 + 1 ulp there)."""
+    terms = [f"(HIGH[{j}] if upper else LOW[{j}])" for j in range(len(low))]
+    lines = _estrin(terms, horner_terms)
+    source = "\n".join(["def select_polynomial(s, upper):", *lines, "    return r"])
     namespace = {"LOW": low, "HIGH": high}
-    exec("\n".join(lines), namespace)
-    return _float64(namespace["select_horner"])
+    exec(source, namespace)
+    return _float64(namespace["select_polynomial"])
 
 
-_phi_polynomial = _select_horner(_PHI_LOW, _PHI_HIGH)
+_phi_polynomial = _select_polynomial(_PHI_LOW, _PHI_HIGH)
 
 
 @_float64
@@ -736,7 +758,7 @@ _F_MILLS_HIGH = (
 )
 _F_MILLS_LOW = tuple(_F(c) for c in _F_MILLS_LOW)
 _F_MILLS_HIGH = tuple(_F(c) for c in _F_MILLS_HIGH)
-_mills_polynomial32 = _select_horner(_F_MILLS_LOW, _F_MILLS_HIGH)
+_mills_polynomial32 = _select_polynomial(_F_MILLS_LOW, _F_MILLS_HIGH)
 
 
 @_float64

@@ -96,6 +96,30 @@ def test_normal_cdf(dtype):
     np.testing.assert_array_equal(out, [0.0, 1.0, np.nan, 0.5, 0.5])
 
 
+@pytest.mark.parametrize("n_terms", [1, 2, 3, 5, 8, 13, 27])
+def test_select_polynomial(n_terms):
+    """The generated Estrin evaluation is the polynomial, for any number of
+    terms (odd counts leave a term unpaired), with the table picked per call."""
+    from numba import njit
+
+    rng = np.random.default_rng(n_terms)
+    low, high = (tuple(rng.normal(size=n_terms)) for _ in range(2))
+    polynomial = fastmath._select_polynomial(low, high)
+
+    @njit
+    def both(s, out_low, out_high):
+        for i in range(s.shape[0]):
+            out_low[i] = polynomial(s[i], False)
+            out_high[i] = polynomial(s[i], True)
+
+    s = np.linspace(-1.0, 1.0, 101)
+    out_low, out_high = np.empty_like(s), np.empty_like(s)
+    both(s, out_low, out_high)
+    for table, out in ((low, out_low), (high, out_high)):
+        expected = np.polynomial.polynomial.polyval(s, table)
+        np.testing.assert_allclose(out, expected, rtol=0, atol=1e-13)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_normal_cdf_and_density(dtype):
     """``normal_cdf_pdf``: Phi(x) with ``phi``'s bits, and the density
