@@ -497,9 +497,9 @@ _F_RA, _F_SA, _F_RB, _F_SB = (tuple(_F(c) for c in t) for t in (_RA, _SA, _RB, _
 
 @_float64
 def _exp32_hi_lo(hi, lo):
-    """exp(hi + lo) in float32 for hi + lo in about [-82.5, -1.39] (erf's and the
-    normal CDF's tails): ``lo`` carries the argument's extra bits; the result
-    is normal, so one exact scaling by 2**n rebuilds it."""
+    """exp(hi + lo) in float32 for hi + lo in about [-84.5, 0] (erf's tail and
+    the normal density up to |x| = 13): ``lo`` carries the argument's extra
+    bits; the result is normal, so one exact scaling by 2**n rebuilds it."""
     n = (hi + lo) * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
     r = (hi - n * _F_LN2_HI) + (lo - n * _F_LN2_LO)
     c = _F_C
@@ -582,9 +582,6 @@ def _softplus32(x):
     log_u = dk * _F_LOG_LN2_HI - ((hfsq - (s * (hfsq + r) + dk * _F_LOG_LN2_LO)) - f)
     log1p_e = log_u - c * d * reciprocal
     return (x if x > _F(0.0) else _F(0.0)) + log1p_e
-
-
-_SQRT_HALF = 0.7071067811865476
 
 
 # gelu's Phi in float64 without erf (two rational functions and an exp per
