@@ -131,6 +131,11 @@ class SolverSpec(NamedTuple):
     counts_updates : bool
         Whether the rule reads the number of the update (Adam's bias
         correction); the count then advances with every batch.
+    prefetches : bool
+        Whether a split epoch's step first prefetches its ranges of a small
+        parameter vector, to be written (``network.train_epoch_in_parts``):
+        for rules with too little arithmetic per element to hide the
+        transfers of those lines between cores (SGD).
     """
 
     name: str
@@ -141,6 +146,7 @@ class SolverSpec(NamedTuple):
     learning_rate_schedules: bool = False
     decoupled_decay: bool = False
     counts_updates: bool = False
+    prefetches: bool = False
 
     @property
     def stochastic(self):
@@ -252,6 +258,7 @@ _SOLVERS = (
         "sgd",
         "stochastic gradient descent",
         learning_rate_schedules=True,
+        prefetches=True,
     ),
     SolverSpec(
         "adam",

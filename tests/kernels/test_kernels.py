@@ -1010,3 +1010,16 @@ def test_matrix_view_shares_memory_and_checks_bounds():
     assert network.matrix_view(buffer, 20, 0, 5).shape == (0, 5)
     with pytest.raises(ValueError, match="does not fit in the buffer"):
         network.matrix_view(buffer, 15, 3, 2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_prefetch_for_write_changes_nothing(dtype):
+    """A prefetch is a hint: over whole, unaligned, one-element and empty
+    ranges, the last element included, the array keeps every value."""
+    from fastmlp.kernels._prefetch import prefetch_for_write
+
+    values = np.random.default_rng(31).normal(size=1001).astype(dtype)
+    before = values.copy()
+    for begin, end in [(0, 1001), (3, 997), (500, 501), (7, 7), (1000, 1001)]:
+        prefetch_for_write(values, begin, end)
+    np.testing.assert_array_equal(values, before)
