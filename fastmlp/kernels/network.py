@@ -292,21 +292,41 @@ def forward_backward(
 
 @kernel
 def optimizer_update(params, grads, n_coefs, weight_sum, optimizer, step, begin, end):
-    """The optimizer step of ``params[begin:end]`` for a batch whose sample
-    weights sum to ``weight_sum``; returns ``||W||^2`` over the range's
-    coefficients before the step (the batch's L2 term is
-    ``0.5 * l2_alpha(solver, alpha) * ||W||^2 / weight_sum``).
+    """The optimizer step of ``params[begin:end]`` for a whole batch (its
+    raw gradient in ``grads[0]``) whose sample weights sum to ``weight_sum``;
+    returns ``||W||^2`` over the range's coefficients before the step (the
+    batch's L2 term is ``0.5 * l2_alpha(solver, alpha) * ||W||^2 /
+    weight_sum``).
 
-    ``grads`` is 2-D: the raw gradients of the batch's parts, summed here in
-    row order into ``grads[0]``. ``params[:n_coefs]`` are the coefficients,
-    the rest the intercepts. ``step`` is the number of this Adam update
-    (from 1). Disjoint ranges may run on separate threads: each element's
-    update depends on that element only.
+    ``params[:n_coefs]`` are the coefficients, the rest the intercepts.
+    ``step`` is the number of this Adam update (from 1). Disjoint ranges may
+    run on separate threads: each element's update depends on that element
+    only.
     """
-    o = optimizer
+    return _range_step(
+        params, grads[0, begin:end], None, n_coefs, weight_sum, optimizer, step,
+        begin, end,
+    )  # fmt: skip
+
+
+@kernel
+def split_batch_update(params, grads, n_coefs, weight_sum, optimizer, step, begin, end):
+    """``optimizer_update`` for a split batch: ``grads`` holds one raw
+    gradient per part (rows, at least 2), summed in part order, all but the
+    last into ``grads[0]`` here and the last in the update rule's own loop
+    (one pass over the range fewer: see ``optimizers``)."""
+    n_parts = grads.shape[0]
     summed = grads[0, begin:end]
-    for part in range(1, grads.shape[0]):
+    for part in range(1, n_parts - 1):
         _add_into(summed, grads[part, begin:end])
+    return _range_step(
+        params, summed, grads[n_parts - 1, begin:end], n_coefs, weight_sum,
+        optimizer, step, begin, end,
+    )  # fmt: skip
+
+
+@kernel
+def _range_step(params, grads, last, n_coefs, weight_sum, o, step, begin, end):
     # slices, so that the steps' loops start at 0: the compiler then drops
     # numba's negative-index handling and vectorizes (a loop from a runtime
     # ``begin`` ran 4.5x slower)
@@ -314,7 +334,7 @@ def optimizer_update(params, grads, n_coefs, weight_sum, optimizer, step, begin,
     n_range_coefs = coefs_in_range(n_coefs, begin, end)
     norm = squared_norm(params[:n_range_coefs])
     update_rule(
-        o.kernels, o.solver, params, summed, o.first_moment[begin:end],
+        o.kernels, o.solver, params, grads, last, o.first_moment[begin:end],
         o.second_moment[begin:end], n_range_coefs, o, weight_sum, step,
     )  # fmt: skip
     return norm
@@ -464,7 +484,7 @@ def train_epoch_in_parts(
         for r in range(thread, n_ranges, n_threads):
             if prefetch:
                 prefetch_for_write(params, range_edges[r], range_edges[r + 1])
-            range_norms[r] = optimizer_update(
+            range_norms[r] = split_batch_update(
                 params, grads, n_coefs, weight_sum, optimizer, step,
                 range_edges[r], range_edges[r + 1],
             )  # fmt: skip
@@ -482,10 +502,15 @@ def train_epoch_in_parts(
 
 @entry_point
 def range_update(params, grads, n_coefs, weight_sum, optimizer, step, begin, end):
-    """``optimizer_update`` for one parameter range, called from Python: the
-    thread benchmark's cost model times the step with it
-    (``benchmarks/threads.py``); training runs the step inside its epochs."""
-    return optimizer_update(
+    """The step over one parameter range of ``grads.shape[0]`` part
+    gradients, called from Python: the thread benchmark's cost model times
+    the step with it (``benchmarks/threads.py``); training runs the step
+    inside its epochs."""
+    if grads.shape[0] == 1:
+        return optimizer_update(
+            params, grads, n_coefs, weight_sum, optimizer, step, begin, end
+        )
+    return split_batch_update(
         params, grads, n_coefs, weight_sum, optimizer, step, begin, end
     )
 

@@ -11,7 +11,11 @@ scikit-learn's gradient
 
 with ``scale`` the batch's total sample weight. ``n_penalized`` counts the
 entries of the vector (or of the slice a step updates) that are coefficients,
-which the L2 term penalizes; the intercepts follow them. The update arithmetic
+which the L2 term penalizes; the intercepts follow them. A split batch's raw
+gradient is the sum of its parts' gradients, in part order: the step gets all
+but the last one summed (``grads``) and adds the last (``last``, None for a
+whole batch) in its own loop, ``raw = grads[i] + last[i]``, the same order as
+summing first, for one pass over the range fewer. The update arithmetic
 follows ``sklearn.neural_network._stochastic_optimizers`` operation for
 operation, so that float64 training reproduces scikit-learn's. That includes
 the dtype of each operation: NumPy computes a float32 array with a Python
@@ -48,9 +52,21 @@ def _sgd_update(params, velocity, i, g, learning_rate, momentum, nesterov):
 
 
 @kernel
+def raw_gradient(grads, last, i):
+    """The raw gradient of element ``i`` in an update rule's loop:
+    ``grads[i] + last[i]``, or ``grads[i]`` when ``last`` is None (a whole
+    batch; a split batch's last part is added in the rule's own loop: see
+    the module docstring)."""
+    if last is None:  # a type: numba compiles one branch only
+        return grads[i]
+    return grads[i] + last[i]
+
+
+@kernel
 def sgd_step(
     params,
     grads,
+    last,
     velocity,
     n_penalized,
     alpha,
@@ -65,10 +81,10 @@ def sgd_step(
     alpha, scale = real(alpha), real(scale)
     learning_rate, momentum = real(learning_rate), real(momentum)
     for i in range(n_penalized):
-        g = (grads[i] + alpha * params[i]) / scale
+        g = (raw_gradient(grads, last, i) + alpha * params[i]) / scale
         _sgd_update(params, velocity, i, g, learning_rate, momentum, nesterov)
     for i in range(n_penalized, params.shape[0]):
-        g = grads[i] / scale
+        g = raw_gradient(grads, last, i) / scale
         _sgd_update(params, velocity, i, g, learning_rate, momentum, nesterov)
 
 
@@ -98,6 +114,7 @@ def _adam_update(params, first, second, i, g, learning_rate, betas, eps):
 def adam_step(
     params,
     grads,
+    last,
     first,
     second,
     n_penalized,
@@ -118,12 +135,12 @@ def adam_step(
     alpha, scale, eps = real(alpha), real(scale), real(eps)
     betas = (real(beta_1), real(1.0 - beta_1), real(beta_2), real(1.0 - beta_2))
     for i in range(n_penalized):
-        g = (grads[i] + alpha * params[i]) / scale
+        g = (raw_gradient(grads, last, i) + alpha * params[i]) / scale
         if decay != 0.0:
             params[i] *= keep
         _adam_update(params, first, second, i, g, learning_rate, betas, eps)
     for i in range(n_penalized, params.shape[0]):
-        g = grads[i] / scale
+        g = raw_gradient(grads, last, i) / scale
         _adam_update(params, first, second, i, g, learning_rate, betas, eps)
 
 
@@ -134,36 +151,37 @@ def coefs_in_range(n_coefs, begin, end):
 
 
 # The update rules: one per stochastic solver of fastmlp._registry, named by
-# its spec, all with this signature: the parameters, their raw gradients and
+# its spec, all with this signature: the parameters, their raw gradients as
+# ``grads`` and ``last`` (element i's is ``raw_gradient(grads, last, i)``) and
 # the first and second moments (the state arrays) of a range of the flat
 # vector, how many of its entries are coefficients, the optimizer bundle
 # (settings), the batch's weight sum, and the number of this update (from 1).
 
 
 @kernel
-def sgd_update(params, grads, first, second, n_penalized, o, scale, step):
+def sgd_update(params, grads, last, first, second, n_penalized, o, scale, step):
     """SGD with (Nesterov) momentum; ``first`` is the velocity."""
     sgd_step(
-        params, grads, first, n_penalized, o.alpha, scale, o.learning_rate,
+        params, grads, last, first, n_penalized, o.alpha, scale, o.learning_rate,
         o.momentum, o.nesterov,
     )  # fmt: skip
 
 
 @kernel
-def adam_update(params, grads, first, second, n_penalized, o, scale, step):
+def adam_update(params, grads, last, first, second, n_penalized, o, scale, step):
     """Adam with the L2 term in the gradient."""
     adam_step(
-        params, grads, first, second, n_penalized, o.alpha, scale,
+        params, grads, last, first, second, n_penalized, o.alpha, scale,
         adam_learning_rate(o.learning_rate, o.beta_1, o.beta_2, step), o.beta_1,
         o.beta_2, o.epsilon, 0.0,
     )  # fmt: skip
 
 
 @kernel
-def adamw_update(params, grads, first, second, n_penalized, o, scale, step):
+def adamw_update(params, grads, last, first, second, n_penalized, o, scale, step):
     """AdamW: no L2 term; the coefficients decay by ``learning_rate * alpha``."""
     adam_step(
-        params, grads, first, second, n_penalized, 0.0, scale,
+        params, grads, last, first, second, n_penalized, 0.0, scale,
         adam_learning_rate(o.learning_rate, o.beta_1, o.beta_2, step), o.beta_1,
         o.beta_2, o.epsilon, o.learning_rate * o.alpha,
     )  # fmt: skip

@@ -106,14 +106,16 @@ def test_throwaway_activation_trains_from_a_temporary_registry(tmp_path):
 # rules' signature (fastmlp/kernels/optimizers.py)
 THROWAWAY_OPTIMIZER = """
 from fastmlp.kernels._compile import kernel
+from fastmlp.kernels.optimizers import raw_gradient
 
 
 @kernel
-def plain_update(params, grads, first, second, n_penalized, o, scale, step):
+def plain_update(params, grads, last, first, second, n_penalized, o, scale, step):
     for i in range(n_penalized):
-        params[i] -= o.learning_rate * ((grads[i] + o.alpha * params[i]) / scale)
+        raw = raw_gradient(grads, last, i)
+        params[i] -= o.learning_rate * ((raw + o.alpha * params[i]) / scale)
     for i in range(n_penalized, params.shape[0]):
-        params[i] -= o.learning_rate * (grads[i] / scale)
+        params[i] -= o.learning_rate * (raw_gradient(grads, last, i) / scale)
 """
 
 # SGD without momentum takes the same steps: the same bits

@@ -795,7 +795,10 @@ def test_sgd_step_matches_transcription(momentum, nesterov):
     for _ in range(6):
         raw = rng.normal(size=N_PARAMS)
         grads = _penalized(expected, raw, N_COEFS, ALPHA, SCALE)
-        sgd_step(params, raw, velocity, N_COEFS, ALPHA, SCALE, 0.05, momentum, nesterov)
+        sgd_step(
+            params, raw, None, velocity, N_COEFS, ALPHA, SCALE, 0.05, momentum,
+            nesterov,
+        )
         ref.update(expected, grads)
         assert_allclose(params, expected, rtol=1e-14, atol=1e-15)
         assert_allclose(velocity, ref.velocity, rtol=1e-14, atol=1e-15)
@@ -815,6 +818,7 @@ def test_adam_step_matches_transcription():
         adam_step(
             params,
             raw,
+            None,
             first,
             second,
             N_COEFS,
@@ -848,6 +852,7 @@ def test_adamw_step_matches_transcription():
         adam_step(
             params,
             raw,
+            None,
             first,
             second,
             N_COEFS,
@@ -916,6 +921,7 @@ def test_sgd_step_matches_sklearn_optimizer(nesterov, dtype):
         sgd_step(
             params,
             raw,
+            None,
             velocity,
             net.n_coefs,
             ALPHA,
@@ -948,6 +954,7 @@ def test_adam_step_matches_sklearn_optimizer(dtype):
         adam_step(
             params,
             raw,
+            None,
             first,
             second,
             net.n_coefs,
@@ -1023,3 +1030,31 @@ def test_prefetch_for_write_changes_nothing(dtype):
     for begin, end in [(0, 1001), (3, 997), (500, 501), (7, 7), (1000, 1001)]:
         prefetch_for_write(values, begin, end)
     np.testing.assert_array_equal(values, before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("solver", ["sgd", "adam", "adamw"])
+def test_step_adding_the_last_part_equals_summing_first(solver, dtype):
+    """A split batch's step adds the last part's gradient in its own loop:
+    the bits of the step given the parts' sum (summed in the same order)."""
+    rng = np.random.default_rng(32)
+    params = rng.normal(size=N_PARAMS).astype(dtype)
+    head, last = rng.normal(size=(2, N_PARAMS)).astype(dtype)
+    head[:5] = [-0.0, 0.0, -0.0, 1.0, -1.0]
+    last[:5] = [-0.0, -0.0, 0.0, -1.0, 1.0]
+    results = []
+    for grads, tail in ((head, last), (head + last, None)):
+        p = params.copy()
+        first, second = np.zeros_like(p), np.ones_like(p)
+        if solver == "sgd":
+            sgd_step(p, grads, tail, first, N_COEFS, ALPHA, SCALE, 0.05, 0.9, True)
+        else:
+            decay = 0.01 if solver == "adamw" else 0.0
+            adam_step(
+                p, grads, tail, first, second, N_COEFS, ALPHA, SCALE, 0.01, 0.9,
+                0.999, 1e-8, decay,
+            )  # fmt: skip
+        results.append((p, first, second))
+    for got, want in zip(*results):
+        np.testing.assert_array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
