@@ -14,6 +14,7 @@ only: it changes no value and never faults.
 
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.core.typing import signature
 from numba.extending import intrinsic
 from numba.np.arrayobj import make_array
@@ -32,18 +33,19 @@ def _prefetch_for_write(typingctx, array, index):
         return None
 
     def codegen(context, builder, sig, args):
-        data = make_array(sig.args[0])(context, builder, args[0]).data
+        values = make_array(sig.args[0])(context, builder, args[0])
         index = context.cast(builder, args[1], sig.args[1], types.intp)
+        element = cgutils.get_item_pointer(
+            context, builder, sig.args[0], values, [index], wraparound=False
+        )
         byte = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
-        function = builder.module.globals.get("llvm.prefetch.p0")
-        if function is None:
-            function = ir.Function(
-                builder.module,
-                ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32]),
-                "llvm.prefetch.p0",
-            )
-        address = builder.bitcast(builder.gep(data, [index]), byte)
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32]),
+            "llvm.prefetch.p0",
+        )
+        address = builder.bitcast(element, byte)
         flags = [ir.Constant(i32, value) for value in (1, 3, 1)]
         builder.call(function, [address, *flags])
         return context.get_dummy_value()
