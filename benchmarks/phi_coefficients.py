@@ -1,36 +1,85 @@
 """The coefficients of gelu's normal CDF in ``fastmlp/kernels/fastmath.py``.
 
 Run as ``python benchmarks/phi_coefficients.py`` (needs ``mpmath``, which
-fastmlp does not depend on: ``pip install mpmath``); prints the four tables
-that ``fastmath.py`` holds.
+fastmlp does not depend on: ``pip install mpmath``); prints the three tables
+that ``fastmath.py`` holds. Both dtypes approximate Mills' ratio
+M(u) = (1 - Phi(u)) / phi(u) of ``u = |x|``, so that 1 - Phi(u) = phi(u) M(u)
+takes its exp from the density, which gelu's derivative needs anyway.
 
-On each interval ``[a, b)`` of ``u = |x|``, a function is interpolated at the
-``degree + 1`` Chebyshev nodes in 50-digit arithmetic and written as a
-polynomial in ``s = (u - center) / half_width``, ``s`` in [-1, 1]; the
-coefficients, exact to 50 digits, are then rounded to the table's dtype.
+- float64 (``_normal_cdf_pdf64``): one polynomial of degree 26 in
+  ``t = u / 8.3`` on [0, 8.3], fitted by least squares weighted by phi(u)
+  (at ``3 * degree + 60`` Chebyshev points, in 50-digit arithmetic): the
+  error of 1 - Phi = phi M is what must stay small, and phi falls from 0.4
+  at 0 to 1e-15 at 8.3, where Phi rounds to 1. Evaluated by Horner's rule in
+  ``t`` (the coefficients grow to 1e8, but their rounding is weighted by
+  phi too), it stays within 2.3e-16 of Phi over the whole line; one
+  polynomial and no per-element choice of coefficients.
+- float32 (``_normal_cdf_pdf32``): M interpolated at the ``degree + 1``
+  Chebyshev nodes of [0, 3.6) and [3.6, 13], degree 14, written as
+  polynomials in ``s = (u - center) / half_width``, ``s`` in [-1, 1]: within
+  1.6e-9 and 6.2e-9 of M (relative), so Phi keeps a relative error deep into
+  the tail.
 
-- float64 (``_phi64``): Phi(u) itself, degree 26 on [0, 3.6) and [3.6, 8.3),
-  which keeps the float64 evaluation (Estrin's scheme, fused multiply-adds) within
-  2.3e-16 of Phi over the whole line; from 8.3 on, Phi rounds to 1.
-- float32 (``_normal_cdf_pdf32``): Mills' ratio M(u) = (1 - Phi(u)) / phi(u),
-  degree 14 on [0, 3.6) and [3.6, 13], within 1.6e-9 and 6.2e-9 of M
-  (relative): 1 - Phi(u) = phi(u) M(u) then keeps a relative error deep into
-  the tail from the density's exp, which gelu's derivative needs anyway.
+The coefficients, exact to 50 digits, are rounded to the table's dtype.
 """
 
 import mpmath
 
-#: (table name, function, intervals, degree, dtype name)
-TABLES = (
-    ("_PHI", "ncdf", ((0.0, 3.6), (3.6, 8.3)), 26, "float64"),
-    ("_F_MILLS", "mills", ((0.0, 3.6), (3.6, 13.0)), 14, "float32"),
-)
+#: float64: (table name, end of [0, end], degree)
+FLOAT64_TABLE = ("_MILLS", 8.3, 26)
+#: float32: (table name, intervals, degree)
+FLOAT32_TABLES = ("_F_MILLS", ((0.0, 3.6), (3.6, 13.0)), 14)
 
 
 def mills(u):
     """Mills' ratio (1 - Phi(u)) / phi(u) of the standard normal."""
     scaled_erfc = mpmath.exp(u * u / 2) * mpmath.erfc(u / mpmath.sqrt(2))
     return mpmath.sqrt(mpmath.pi / 2) * scaled_erfc
+
+
+def _chebyshev_to_monomials(chebyshev):
+    """Chebyshev coefficients (degree 0 first) as monomial coefficients."""
+    # T_0 = 1, T_1 = s, T_j = 2 s T_(j-1) - T_(j-2), as monomial coefficients
+    n = len(chebyshev)
+    basis = [[mpmath.mpf(1)], [mpmath.mpf(0), mpmath.mpf(1)]]
+    for _ in range(2, n):
+        term = [mpmath.mpf(0)] + [2 * c for c in basis[-1]]
+        for i, c in enumerate(basis[-2]):
+            term[i] -= c
+        basis.append(term)
+    monomials = [mpmath.mpf(0)] * n
+    for c, polynomial in zip(chebyshev, basis):
+        for i, p in enumerate(polynomial):
+            monomials[i] += c * p
+    return monomials
+
+
+def weighted_mills_monomials(end, degree):
+    """Mills' ratio on ``[0, end]`` as monomial coefficients in ``t = u /
+    end`` (degree 0 first): the least-squares fit weighted by phi(u), so
+    that phi(u) M(u) = 1 - Phi(u) has a small absolute error."""
+    end = mpmath.mpf(end)
+    n_points = 3 * degree + 60
+    # Chebyshev points of [0, end], the fit in the Chebyshev basis of s = 2t - 1
+    points = [
+        end / 2 * (1 - mpmath.cos(mpmath.pi * (k + mpmath.mpf(0.5)) / n_points))
+        for k in range(n_points)
+    ]
+    design = mpmath.matrix(n_points, degree + 1)
+    target = mpmath.matrix(n_points, 1)
+    for i, u in enumerate(points):
+        weight = mpmath.npdf(u)
+        for j in range(degree + 1):
+            design[i, j] = weight * mpmath.chebyt(j, 2 * u / end - 1)
+        target[i] = weight * mills(u)
+    chebyshev, _ = mpmath.qr_solve(design, target)
+    in_s = _chebyshev_to_monomials([chebyshev[j] for j in range(degree + 1)])
+    # s = 2t - 1: s**k = sum_j C(k, j) (2t)**j (-1)**(k - j)
+    in_t = [mpmath.mpf(0)] * len(in_s)
+    for k, coefficient in enumerate(in_s):
+        for j in range(k + 1):
+            in_t[j] += coefficient * mpmath.binomial(k, j) * 2**j * (-1) ** (k - j)
+    return [float(c) for c in in_t]
 
 
 def chebyshev_monomials(function, a, b, degree):
@@ -46,17 +95,7 @@ def chebyshev_monomials(function, a, b, degree):
         for j in range(n)
     ]
     chebyshev[0] /= 2
-    # T_0 = 1, T_1 = s, T_j = 2 s T_(j-1) - T_(j-2), as monomial coefficients
-    basis = [[mpmath.mpf(1)], [mpmath.mpf(0), mpmath.mpf(1)]]
-    for _ in range(2, n):
-        term = [mpmath.mpf(0)] + [2 * c for c in basis[-1]]
-        for i, c in enumerate(basis[-2]):
-            term[i] -= c
-        basis.append(term)
-    monomials = [mpmath.mpf(0)] * n
-    for c, polynomial in zip(chebyshev, basis):
-        for i, p in enumerate(polynomial):
-            monomials[i] += c * p
+    monomials = _chebyshev_to_monomials(chebyshev)
     return float(center), float(1 / half_width), [float(m) for m in monomials]
 
 
@@ -64,17 +103,20 @@ def main():
     import numpy as np
 
     mpmath.mp.dps = 50
-    functions = {"ncdf": mpmath.ncdf, "mills": mills}
-    for prefix, name, intervals, degree, dtype in TABLES:
-        for suffix, (a, b) in zip(("_LOW", "_HIGH"), intervals):
-            center, inverse, coefficients = chebyshev_monomials(
-                functions[name], a, b, degree
-            )
-            print(f"# [{a}, {b}): center {center!r}, 1 / half-width {inverse!r}")
-            print(f"{prefix}{suffix} = (")
-            for c in coefficients:
-                print(f"    {float(getattr(np, dtype)(c))!r},")
-            print(")")
+    name, end, degree = FLOAT64_TABLE
+    print(f"# [0, {end}], in t = u / {end}")
+    print(f"{name} = (")
+    for c in weighted_mills_monomials(end, degree):
+        print(f"    {c!r},")
+    print(")")
+    prefix, intervals, degree = FLOAT32_TABLES
+    for suffix, (a, b) in zip(("_LOW", "_HIGH"), intervals):
+        center, inverse, coefficients = chebyshev_monomials(mills, a, b, degree)
+        print(f"# [{a}, {b}): center {center!r}, 1 / half-width {inverse!r}")
+        print(f"{prefix}{suffix} = (")
+        for c in coefficients:
+            print(f"    {float(np.float32(c))!r},")
+        print(")")
 
 
 if __name__ == "__main__":

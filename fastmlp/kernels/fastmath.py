@@ -22,13 +22,13 @@ fdlibm (Sun Microsystems, freely redistributable), whose error analysis they
 carry (float32 ``log``: FreeBSD's logf); exp's polynomial is the Taylor series
 to degree 13, which is exact to 2^-57 on the reduced range |r| <= ln(2)/2.
 
-``phi`` (gelu's Phi(x) = (1 + erf(x / sqrt 2)) / 2) is not held to 2 ulp: in
-float64 it is a pair of polynomials in |x| with an absolute error within an
-ulp of 1, as that formula on erf has (gelu had it so); in float32 it is
-1 - phi(|x|) M(|x|) (M, Mills' ratio, a pair of polynomials), within 5e-7
-relative down to x = -12.7 and 0 from -13 on (``tests/test_fastmath.py``).
-``normal_cdf_pdf`` returns Phi(x) and the density phi(x) together, as gelu
-needs both: in float32 they share one exp.
+``phi`` (gelu's Phi(x) = (1 + erf(x / sqrt 2)) / 2) is not held to 2 ulp:
+both dtypes compute 1 - Phi(|x|) = phi(|x|) M(|x|), M being Mills' ratio; in
+float64 M is one polynomial fitted for an absolute error of Phi within an
+ulp of 1, as that formula on erf has (gelu had it so); in float32 a pair of
+polynomials, within 5e-7 relative down to x = -12.7 and 0 from -13 on
+(``tests/kernels/test_fastmath.py``). ``normal_cdf_pdf`` returns Phi(x) and
+the density phi(x) together, as gelu needs both: they share one exp.
 """
 
 import math
@@ -584,70 +584,42 @@ def _softplus32(x):
     return (x if x > _F(0.0) else _F(0.0)) + log1p_e
 
 
-# gelu's Phi in float64 without erf (two rational functions and an exp per
-# element): on [0, 3.6) and [3.6, 8.3) of u = |x|, Phi(u) is a polynomial of
-# degree 26 in s = (u - center) / half_width, s in [-1, 1] (Chebyshev
-# interpolation in 50-digit arithmetic: benchmarks/phi_coefficients.py),
-# degree 0 first. Each coefficient is picked per element by a select, so the
-# loops vectorize without gathers (3.1 ns per element against erf's 7.0, at
-# 256 bits); within 2.3e-16 of Phi (erf's formula: 2.2e-16).
-_PHI_LOW = (
-    0.9640696808870742,
-    0.14211028494160965,
-    -0.23021866160540733,
-    0.17189660066534806,
-    -0.0149181692720326,
-    -0.07387477423427247,
-    0.04633702721254705,
-    0.007047131738503173,
-    -0.018939656379059214,
-    0.004598429925401275,
-    0.0039647297959766415,
-    -0.002386795850947441,
-    -0.0003287263508652306,
-    0.000627222650760477,
-    -7.493164432381108e-05,
-    -0.00010962534870922441,
-    3.635883100453273e-05,
-    1.2672009100753154e-05,
-    -8.436489916136656e-06,
-    -6.20299835765315e-07,
-    1.3903510570198052e-06,
-    -1.0779898698159932e-07,
-    -1.750696979877801e-07,
-    3.019385660866226e-08,
-    1.6332467389343095e-08,
-    -2.886906900164553e-09,
-    -8.939032855560815e-10,
-)
-_PHI_HIGH = (
-    0.9999999986592876,
-    1.9249645354708966e-08,
-    -1.3457908234703102e-07,
-    6.095329656896987e-07,
-    -2.0068298873556455e-06,
-    5.107178368088715e-06,
-    -1.0424156784780997e-05,
-    1.7464579783690304e-05,
-    -2.4356887826704233e-05,
-    2.8464300214651428e-05,
-    -2.784358190512259e-05,
-    2.25312370320086e-05,
-    -1.4605123032453257e-05,
-    6.93672566938559e-06,
-    -1.608387356485196e-06,
-    -8.76447276134344e-07,
-    1.2802531176500598e-06,
-    -7.781984744359777e-07,
-    2.411031468899937e-07,
-    2.609328761727634e-08,
-    -8.857853354612006e-08,
-    6.126598029169155e-08,
-    -1.197609971905246e-08,
-    -1.1752060221137976e-08,
-    6.463447634867729e-09,
-    5.29942751024982e-10,
-    -6.735700097365075e-10,
+# gelu's Phi in float64, from Mills' ratio M(u) = (1 - Phi(u)) / phi(u) of
+# u = |x|: one polynomial of degree 26 in t = u / 8.3 on [0, 8.3], fitted by
+# least squares weighted by phi(u) (benchmarks/phi_coefficients.py), since
+# phi(u) M(u) = 1 - Phi(u) is what must be accurate; degree 0 first. One
+# table, so no per-element choice of coefficients: with the density's exp,
+# which the derivative needs anyway, 2.5 ns per element for gelu's forward
+# and backward against 3.5 for the former pair of Phi polynomials picked by
+# selects (512 bits); within 2.3e-16 of Phi, as the erf formula is.
+_MILLS = (
+    1.2533141373155001,
+    -8.299999999999745,
+    43.170405459722495,
+    -190.59566664779763,
+    743.5023063111794,
+    -2626.0269988296927,
+    8536.642031386815,
+    -25843.760531405682,
+    73509.2458203738,
+    -197790.69876670843,
+    506063.30623205774,
+    -1235496.7453170859,
+    2880900.8351054485,
+    -6397231.809513131,
+    13417689.695662014,
+    -26216160.727675788,
+    46843465.46512535,
+    -74946576.24183123,
+    105028756.89496809,
+    -126076362.25958136,
+    126671959.07473496,
+    -103820562.3468842,
+    67267958.53435564,
+    -33017083.331360467,
+    11500049.079371909,
+    -2526393.400593643,
+    262649.70809392084,
 )
 
 
@@ -679,9 +651,9 @@ def _select_polynomial(low, high, horner_terms=1):
     """``low`` or ``high`` (degree 0 first) at ``s``, the table picked per
     element by ``upper``: straight-line code, since LLVM leaves the element
     loop scalar around a loop over the coefficients. Estrin's scheme
-    (``_estrin``): float64 Phi's 26 degrees, gelu forward + backward 3.89 ->
-    3.45 ns per element against Horner's rule, still within 2.2e-16 of Phi
-    and exactly 1/2 at 0 (with 2 Horner terms, 1/2 + 1 ulp there)."""
+    (``_estrin``), not one chain of dependent multiply-adds: for the former
+    float64 Phi (two tables of 26 degrees) gelu forward + backward took 3.45
+    ns per element against Horner's 3.89."""
     terms = [f"(HIGH[{j}] if upper else LOW[{j}])" for j in range(len(low))]
     lines = _estrin(terms, horner_terms)
     source = "\n".join(["def select_polynomial(s, upper):", *lines, "    return r"])
@@ -690,30 +662,40 @@ def _select_polynomial(low, high, horner_terms=1):
     return _float64(namespace["select_polynomial"])
 
 
-_phi_polynomial = _select_polynomial(_PHI_LOW, _PHI_HIGH)
+def _horner_polynomial(table):
+    """``table`` (degree 0 first) at ``s`` by Horner's rule, as straight-line
+    code (see ``_select_polynomial``)."""
+    lines = _estrin([f"TABLE[{j}]" for j in range(len(table))], len(table))
+    source = "\n".join(["def horner_polynomial(s):", *lines, "    return r"])
+    namespace = {"TABLE": table}
+    exec(source, namespace)
+    return _float64(namespace["horner_polynomial"])
 
 
-@_float64
-def _phi64(x):
-    """The standard normal CDF, to within about an ulp of 1."""
-    u = abs(x)
-    upper = u >= 3.6
-    # the intervals' centers and 1 / half-widths
-    center = 5.95 if upper else 1.8
-    s = (u - center) * (0.42553191489361697 if upper else 0.5555555555555556)
-    p = _phi_polynomial(s, upper)
-    p = p if u < 8.3 else 1.0  # 1 - Phi(8.3) is 5e-17
-    p = p if x >= 0.0 else 1.0 - p  # exact: p >= 1/2
-    return p if x == x else x
-
-
+# Horner's rule: with one table as fast as Estrin's scheme (the lanes of
+# other elements hide the chain's latency), and each coefficient's rounding
+# multiplied by phi, like the fit's error
+_mills_polynomial64 = _horner_polynomial(_MILLS)
 _DENSITY = 1.0 / math.sqrt(2.0 * math.pi)  # phi(0)
+_PHI_END = 8.3  # 1 - Phi(8.3) is 5e-17: Phi rounds to 1 from here
 
 
 @_float64
 def _normal_cdf_pdf64(x):
     """The standard normal CDF and density at x: (Phi(x), phi(x))."""
-    return _phi64(x), _DENSITY * _exp64(-0.5 * x * x)
+    u = abs(x)
+    t = (u if u < _PHI_END else _PHI_END) * (1.0 / _PHI_END)  # NaN too
+    pdf = _DENSITY * _exp64(-0.5 * x * x)
+    tail = pdf * _mills_polynomial64(t)  # Phi(-u)
+    tail = tail if u < _PHI_END else 0.0
+    cdf = tail if x < 0.0 else 1.0 - tail  # exact: tail <= 1/2
+    return (cdf if x == x else x), pdf
+
+
+@_float64
+def _phi64(x):
+    """The standard normal CDF, to within about an ulp of 1."""
+    return _normal_cdf_pdf64(x)[0]
 
 
 # Mills' ratio M(u) = (1 - Phi(u)) / phi(u) in float32: on [0, 3.6) and
