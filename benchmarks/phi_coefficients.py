@@ -54,26 +54,41 @@ def _chebyshev_to_monomials(chebyshev):
     return monomials
 
 
+def chebyshev_points(end, n_points):
+    """``n_points`` Chebyshev points of ``[0, end]``, dense at both ends."""
+    end = mpmath.mpf(end)
+    return [
+        end / 2 * (1 - mpmath.cos(mpmath.pi * (k + mpmath.mpf(0.5)) / n_points))
+        for k in range(n_points)
+    ]
+
+
+def least_squares(points, basis, function, weight):
+    """Coefficients ``c`` minimising ``sum (weight(u) (sum_j c_j basis[j](u)
+    - function(u)))**2`` over ``points``."""
+    design = mpmath.matrix(len(points), len(basis))
+    target = mpmath.matrix(len(points), 1)
+    for i, u in enumerate(points):
+        w = weight(u)
+        for j, b in enumerate(basis):
+            design[i, j] = w * b(u)
+        target[i] = w * function(u)
+    solution, _ = mpmath.qr_solve(design, target)
+    return [solution[j] for j in range(len(basis))]
+
+
 def weighted_mills_monomials(end, degree):
     """Mills' ratio on ``[0, end]`` as monomial coefficients in ``t = u /
     end`` (degree 0 first): the least-squares fit weighted by phi(u), so
     that phi(u) M(u) = 1 - Phi(u) has a small absolute error."""
     end = mpmath.mpf(end)
-    n_points = 3 * degree + 60
-    # Chebyshev points of [0, end], the fit in the Chebyshev basis of s = 2t - 1
-    points = [
-        end / 2 * (1 - mpmath.cos(mpmath.pi * (k + mpmath.mpf(0.5)) / n_points))
-        for k in range(n_points)
+    points = chebyshev_points(end, 3 * degree + 60)
+    # fitted in the Chebyshev basis of s = 2t - 1, then written in t
+    basis = [
+        (lambda u, j=j: mpmath.chebyt(j, 2 * u / end - 1)) for j in range(degree + 1)
     ]
-    design = mpmath.matrix(n_points, degree + 1)
-    target = mpmath.matrix(n_points, 1)
-    for i, u in enumerate(points):
-        weight = mpmath.npdf(u)
-        for j in range(degree + 1):
-            design[i, j] = weight * mpmath.chebyt(j, 2 * u / end - 1)
-        target[i] = weight * mills(u)
-    chebyshev, _ = mpmath.qr_solve(design, target)
-    in_s = _chebyshev_to_monomials([chebyshev[j] for j in range(degree + 1)])
+    chebyshev = least_squares(points, basis, mills, mpmath.npdf)
+    in_s = _chebyshev_to_monomials(chebyshev)
     # s = 2t - 1: s**k = sum_j C(k, j) (2t)**j (-1)**(k - j)
     in_t = [mpmath.mpf(0)] * len(in_s)
     for k, coefficient in enumerate(in_s):

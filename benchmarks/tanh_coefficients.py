@@ -11,6 +11,7 @@ against tanh is then 5.6e-9 (0.09 ulp of float32) before rounding.
 """
 
 import mpmath
+from phi_coefficients import chebyshev_points, least_squares
 
 #: atanh(1/2): the polynomial's end (fastmath._ATANH_HALF)
 END = 0.5493061443340549
@@ -31,19 +32,10 @@ def coefficients():
     import numpy as np
 
     mpmath.mp.dps = 40
-    top = mpmath.mpf(END) ** 2
-    points = [
-        top / 2 * (1 - mpmath.cos(mpmath.pi * (k + mpmath.mpf(0.5)) / N_POINTS))
-        for k in range(N_POINTS)
-    ]
-    design = mpmath.matrix(N_POINTS, DEGREE + 1)
-    target = mpmath.matrix(N_POINTS, 1)
-    for i, z in enumerate(points):
-        for j in range(DEGREE + 1):
-            design[i, j] = z**j
-        target[i] = scaled_rest(z)
-    solution, _ = mpmath.qr_solve(design, target)
-    return [float(np.float32(float(solution[j]))) for j in range(DEGREE + 1)]
+    points = chebyshev_points(mpmath.mpf(END) ** 2, N_POINTS)
+    basis = [(lambda z, j=j: z**j) for j in range(DEGREE + 1)]
+    solution = least_squares(points, basis, scaled_rest, lambda z: 1)
+    return [float(np.float32(float(c))) for c in solution]
 
 
 def main():
