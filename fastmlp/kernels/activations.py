@@ -148,18 +148,14 @@ def elu_backward(saved, a, delta):
 @kernel
 def softplus_forward(z, bias, saved):
     # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), which never overflows;
-    # f'(z) = logistic(z) = 1 / (1 + e) above 0 and e / (1 + e) below,
-    # e = exp(-|z|): the exp inside softplus, which LLVM computes once
+    # f'(z) = logistic(z), from the same exp(-|z|)
     keep = saved.shape[0] > 0
-    one = z.dtype.type(1.0)
-    zero = z.dtype.type(0.0)
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
-            value = z[i, j] + bias[j]
-            z[i, j] = fastmath.softplus(value)
+            softplus, logistic = fastmath.softplus_logistic(z[i, j] + bias[j])
+            z[i, j] = softplus
             if keep:
-                e = fastmath.exp(-abs(value))
-                saved[i, j] = (one if value >= zero else e) / (one + e)
+                saved[i, j] = logistic
 
 
 @kernel
@@ -188,7 +184,7 @@ def silu_forward(z, bias, saved):
     for i in range(z.shape[0]):
         for j in range(z.shape[1]):
             value = z[i, j] + bias[j]
-            e = fastmath.exp(-abs(value))
+            e = fastmath.exp_nonpositive(-abs(value))
             s = (one if value >= zero else e) / (one + e)
             z[i, j] = value * s
             if keep:

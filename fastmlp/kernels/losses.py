@@ -43,7 +43,7 @@ def softmax_forward(z, bias, saved):
             row[j] = row[j] + bias[j]
         row_max = _row_max(row)
         for j in range(n):
-            row[j] = fastmath.exp(row[j] - row_max)
+            row[j] = fastmath.exp_nonpositive(row[j] - row_max)
         total = pairwise_sum(read_only(row))  # NumPy's order, as scikit-learn
         for j in range(n):
             row[j] = row[j] / total

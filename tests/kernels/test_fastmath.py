@@ -163,3 +163,50 @@ def test_normal_cdf_and_density(dtype):
     if dtype == np.float32:
         np.testing.assert_array_equal(pdf[5:], [0.0, 0.0])
         np.testing.assert_array_equal(cdf[5:], [0.0, 1.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exp_nonpositive_is_exp_below_zero(dtype):
+    """``exp_nonpositive`` (one scaling step) gives ``exp``'s bits for every
+    x <= 0: across the range, around the underflow threshold and through the
+    subnormal results, at -0.0, -inf and NaN."""
+    x = -np.abs(fastmath_ulp.points("exp", dtype, POINTS, seed=3))
+    edges = [0.0, -0.0, -np.inf, np.nan, -745.1332191019411, -708.3964185322641]
+    x = np.concatenate([x, np.linspace(-760.0, 0.0, 200_001), edges]).astype(dtype)
+    expected, got = np.empty_like(x), np.empty_like(x)
+    fastmath_ulp._loop(fastmath.exp)(x, expected)
+    fastmath_ulp._loop(fastmath.exp_nonpositive)(x, got)
+    bits = f"i{x.itemsize}"
+    np.testing.assert_array_equal(got.view(bits), expected.view(bits))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softplus_logistic(dtype):
+    """``softplus_logistic``: softplus's bits, and the logistic function from
+    the same exp within 2 ulp of a long-double reference (exactly 1/2 at 0,
+    0 and 1 at the ends, NaN for NaN)."""
+    from numba import njit
+
+    @njit
+    def both(x, softplus, logistic):
+        for i in range(x.shape[0]):
+            softplus[i], logistic[i] = fastmath.softplus_logistic(x[i])
+
+    x = fastmath_ulp.points("logistic", dtype, POINTS, seed=4)
+    softplus, logistic = np.empty_like(x), np.empty_like(x)
+    both(x, softplus, logistic)
+    expected = np.empty_like(x)
+    fastmath_ulp._loop(fastmath.softplus)(x, expected)
+    np.testing.assert_array_equal(softplus, expected)
+    finite = np.isfinite(x)
+    wide = x[finite].astype(np.longdouble)
+    with np.errstate(over="ignore"):
+        reference = 1 / (1 + np.exp(-wide))
+    ulp = np.spacing(reference.astype(dtype)).astype(np.longdouble)
+    tiny = np.finfo(dtype).smallest_subnormal
+    ulp = np.maximum(ulp, tiny)
+    assert np.max(np.abs(logistic[finite] - reference) / ulp) <= MAX_ULP
+    edges = np.array([0.0, -0.0, np.inf, -np.inf, np.nan], dtype=dtype)
+    out_softplus, out_logistic = np.empty_like(edges), np.empty_like(edges)
+    both(edges, out_softplus, out_logistic)
+    np.testing.assert_array_equal(out_logistic, [0.5, 0.5, 1.0, 0.0, np.nan])
