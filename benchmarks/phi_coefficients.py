@@ -114,24 +114,28 @@ def chebyshev_monomials(function, a, b, degree):
     return float(center), float(1 / half_width), [float(m) for m in monomials]
 
 
-def main():
+def print_table(name, coefficients, comment, dtype="float64"):
+    """Print ``coefficients`` as the tuple ``name`` of ``fastmath.py``,
+    rounded to ``dtype``, under the comment line ``comment``."""
     import numpy as np
 
+    print(f"# {comment}")
+    print(f"{name} = (")
+    for c in coefficients:
+        print(f"    {float(np.dtype(dtype).type(c))!r},")
+    print(")")
+
+
+def main():
     mpmath.mp.dps = 50
     name, end, degree = FLOAT64_TABLE
-    print(f"# [0, {end}], in t = u / {end}")
-    print(f"{name} = (")
-    for c in weighted_mills_monomials(end, degree):
-        print(f"    {c!r},")
-    print(")")
+    coefficients = weighted_mills_monomials(end, degree)
+    print_table(name, coefficients, f"[0, {end}], in t = u / {end}")
     prefix, intervals, degree = FLOAT32_TABLES
     for suffix, (a, b) in zip(("_LOW", "_HIGH"), intervals):
         center, inverse, coefficients = chebyshev_monomials(mills, a, b, degree)
-        print(f"# [{a}, {b}): center {center!r}, 1 / half-width {inverse!r}")
-        print(f"{prefix}{suffix} = (")
-        for c in coefficients:
-            print(f"    {float(np.float32(c))!r},")
-        print(")")
+        comment = f"[{a}, {b}): center {center!r}, 1 / half-width {inverse!r}"
+        print_table(prefix + suffix, coefficients, comment, "float32")
 
 
 if __name__ == "__main__":

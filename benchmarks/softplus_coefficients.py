@@ -13,7 +13,7 @@ of ``h`` (relative) when evaluated in float64.
 """
 
 import mpmath
-from phi_coefficients import chebyshev_monomials
+from phi_coefficients import chebyshev_monomials, print_table
 
 DEGREE = 20
 
@@ -27,11 +27,7 @@ def main():
     mpmath.mp.dps = 50
     center, inverse, coefficients = chebyshev_monomials(log1p_ratio, 0.0, 1.0, DEGREE)
     assert (center, inverse) == (0.5, 2.0)
-    print("# [0, 1], in s = 2e - 1")
-    print("_LOG1P_RATIO = (")
-    for c in coefficients:
-        print(f"    {c!r},")
-    print(")")
+    print_table("_LOG1P_RATIO", coefficients, "[0, 1], in s = 2e - 1")
 
 
 if __name__ == "__main__":
