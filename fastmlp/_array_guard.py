@@ -86,6 +86,24 @@ def check_rows(rows, n_rows, length=None):
     check_array(rows, "rows", np.int64, shape=None if length is None else (length,))
     if rows.ndim != 1:
         _fail(f"rows of {rows.ndim} dimensions")
+    _check_row_values(rows, n_rows)
+
+
+def check_orders(orders, seeds, n_rows):
+    """The sample orders and dropout seeds of a run of epochs: one seed per
+    epoch, and one order of all ``n_rows`` rows per epoch (or one for all)."""
+    check_array(seeds, "seeds", np.int64)
+    if seeds.ndim != 1 or seeds.size == 0:
+        _fail(f"seeds of shape {seeds.shape}")
+    check_array(orders, "orders", np.int64)
+    if orders.ndim != 2 or orders.shape[0] not in (1, seeds.size):
+        _fail(f"orders of shape {orders.shape} for {seeds.size} epochs")
+    if orders.shape[1] != n_rows:
+        _fail(f"orders of {orders.shape[1]} rows, not {n_rows}")
+    _check_row_values(orders, n_rows)
+
+
+def _check_row_values(rows, n_rows):
     if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
         _fail(f"row indices outside [0, {n_rows})")
 

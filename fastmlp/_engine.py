@@ -17,7 +17,7 @@ threads:
   trained as ``batch_parts`` row parts (about one per ``PART_ROWS`` rows, at
   least two); each of up to ``T`` threads (the calling thread and a pool's)
   runs the whole epoch in one compiled call (``train_epoch_in_parts``; an
-  epoch of whole batches is ``train_epoch``, on one thread), taking every
+  epoch of whole batches is ``train_epochs``'s, on one thread), taking every
   ``T``-th part and then every ``T``-th parameter range of the optimizer
   step, the threads meeting at a barrier in compiled code after each
   (``kernels/_atomics.py``, about a microsecond; a hand-over through Python
@@ -642,21 +642,40 @@ class StochasticTrainer:
             self.dropout, "dropout", np.float64, (len(network.activations),)
         )
 
-    def run_epoch(self, sample_order=None, seed=-1):
-        """Train one epoch; return the mean of the batch losses over rows.
+    def run_epochs(self, orders=None, seeds=(-1,)):
+        """Train ``len(seeds)`` epochs; return their losses, each the mean of
+        its batch losses over rows.
 
-        ``sample_order`` is the epoch's permutation of the rows, or None to
-        take the rows in order; ``seed`` (>= 0) seeds the dropout masks.
+        ``orders`` holds each epoch's permutation of the rows (one row per
+        epoch), or is None to take the rows in order; ``seeds[e]`` (>= 0)
+        seeds epoch ``e``'s dropout masks. Epochs of whole batches run in one
+        compiled call; the optimizer's settings must stay the same between
+        them (``OptimizerState.changes_each_epoch``).
         """
         n_samples = self.Y.shape[0]
-        shuffled = sample_order is not None
-        rows = read_only(sample_order if shuffled else np.arange(n_samples), np.int64)
-        guard.check_rows(rows, n_samples, length=n_samples)
+        seeds = read_only(np.asarray(seeds), np.int64)
+        shuffled = orders is not None
+        if not shuffled:
+            orders = np.arange(n_samples).reshape(1, n_samples)
+        orders = read_only(orders, np.int64)
+        guard.check_orders(orders, seeds, n_samples)
         if self.parts == 1:
-            total = self._whole_batch_epoch(rows, shuffled, seed)
+            totals = self._whole_batch_epochs(orders, shuffled, seeds)
         else:
-            total = self._split_batch_epoch(rows, shuffled, seed)
-        return total / n_samples
+            totals = np.array(
+                [
+                    self._split_batch_epoch(
+                        orders[epoch if shuffled else 0], shuffled, int(seed)
+                    )
+                    for epoch, seed in enumerate(seeds)
+                ]
+            )
+        return totals / n_samples
+
+    def run_epoch(self, sample_order=None, seed=-1):
+        """Train one epoch (``run_epochs``); return its loss."""
+        orders = None if sample_order is None else np.asarray(sample_order)[None]
+        return float(self.run_epochs(orders, (seed,))[0])
 
     def _optimizer_bundle(self):
         from fastmlp.kernels._compile import KernelSet
@@ -686,26 +705,28 @@ class StochasticTrainer:
         # ints hashes alike in every process)
         return -1 if seed < 0 else hash((seed, batch, part)) % 2**31
 
-    def _whole_batch_epoch(self, rows, shuffled, seed):
-        # the whole epoch in one compiled call
+    def _whole_batch_epochs(self, orders, shuffled, seeds):
+        # the epochs in one compiled call
         net = self.network
-        total, self.optimizer.step = _compilation.call(
-            _network().train_epoch,
-            net.compile_key("train_epoch", self.X, self.optimizer.spec.name),
+        totals = np.empty(seeds.shape[0])
+        self.optimizer.step = _compilation.call(
+            _network().train_epochs,
+            net.compile_key("train_epochs", self.X, self.optimizer.spec.name),
             (self.X, self.Y, self.sample_weight),
-            rows,
+            orders,
             shuffled,
             self.batch_size,
             self.params,
             self.grads[0],
             net.bundle,
             self.dropout,
-            seed,
+            seeds,
             self._optimizer_bundle(),
             self.optimizer.step,
             self.work[0],
+            totals,
         )
-        return total
+        return totals
 
     def _split_batch_epoch(self, rows, shuffled, seed):
         # the whole split epoch in one compiled call per thread, the threads
@@ -847,15 +868,25 @@ class OptimizerState:
         if not self.second_moment.flags.writeable:
             self.second_moment = self.second_moment.copy()
 
+    def changes_each_epoch(self):
+        """Whether the learning rate changes at the end of every epoch (the
+        cosine schedule, SGD's invscaling); else it only changes when
+        ``trigger_stopping`` lowers it."""
+        return self.lr_schedule == "cosine" or (
+            self.lr_schedule == "invscaling" and self.spec.learning_rate_schedules
+        )
+
     def iteration_ends(self, time_step):
         """Update the learning rate at the end of an epoch (invscaling, cosine)."""
         self.epochs += 1
+        if not self.changes_each_epoch():
+            return
         if self.lr_schedule == "cosine":
             progress = min(self.epochs, self.max_iter) / self.max_iter
             self.learning_rate = (
                 float(self.learning_rate_init) * 0.5 * (1.0 + np.cos(np.pi * progress))
             )
-        elif self.spec.learning_rate_schedules and self.lr_schedule == "invscaling":
+        else:
             self.learning_rate = (
                 float(self.learning_rate_init) / (time_step + 1) ** self.power_t
             )

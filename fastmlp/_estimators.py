@@ -19,6 +19,7 @@ methods), ``_callbacks`` (scikit-learn's callbacks) and ``_docstrings`` (the
 shared parameter and attribute docs).
 """
 
+import time
 import warnings
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
@@ -70,6 +71,12 @@ from fastmlp._weights import FlatWeightsMixin
 _SKLEARN_WEIGHTED_BALANCE = parse_version(sklearn.__version__) >= parse_version("1.7")
 # scipy >= 1.11 gives callbacks the loss and stops on StopIteration
 _SCIPY_CALLBACK_STOPS = sp_version >= parse_version("1.11")
+
+#: About how long one compiled call of the stochastic solvers' training runs
+#: (several epochs of a small network; see ``_epochs_per_run``): between
+#: epochs Python takes tens of microseconds, most of the epoch of a network
+#: on a few hundred rows; a Ctrl-C waits for the call.
+EPOCHS_RUN_SECONDS = 0.02
 
 _NON_FINITE_WEIGHTS = (
     "Solver produced non-finite parameter weights. The input data may"
@@ -501,11 +508,22 @@ class BaseMultilayerPerceptron(
                 params = self._weights(network)
             return reconstruction_attributes(self, network, params)
 
+        # epochs of whole batches run several per compiled call where nothing
+        # needs Python between them (see _epochs_per_run)
+        runs_several = not (
+            incremental
+            or early_stopping
+            or X_val is not None
+            or tasks.active
+            or self._optimizer.changes_each_epoch()
+        )
+        with_dropout = bool(dropout.any())
+        epochs = 1  # until an epoch was timed
         checkpoint = None
         try:
             self.n_iter_ = 0
-            for _ in range(self.max_iter):
-                # what a Ctrl-C during the compiled epoch rolls back to
+            while True:
+                # what a Ctrl-C during the compiled epochs rolls back to
                 checkpoint = Snapshot(
                     self,
                     deep=False,
@@ -513,30 +531,32 @@ class BaseMultilayerPerceptron(
                     objects=(self._optimizer,),
                 )
                 tasks.begin("epoch", state)
-                if self.shuffle:
-                    sample_idx = _shuffled(sample_idx, self._random_state)
-                # drawn only with dropout, so that without it the draws (and
-                # the model) stay scikit-learn's
-                seed = self._random_state.randint(2**31) if dropout.any() else -1
-                self.loss_ = trainer.run_epoch(
-                    sample_idx if self.shuffle else None, seed
-                )
-                self.n_iter_ += 1
-                self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-                if X_val is not None:
-                    self.validation_loss_curve_.append(
-                        self._validation_loss(network, X_val, y_val, sample_weight_val)
+                orders, seeds = self._draw_epochs(sample_idx, epochs, with_dropout)
+                started = time.perf_counter()
+                losses = trainer.run_epochs(orders, seeds)
+                seconds_per_epoch = (time.perf_counter() - started) / epochs
+                if orders is not None:
+                    sample_idx = orders[-1]
+                for loss in losses:
+                    self.loss_ = float(loss)
+                    self.n_iter_ += 1
+                    self.t_ += n_samples
+                    self.loss_curve_.append(self.loss_)
+                    if self.verbose:
+                        print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                    if X_val is not None:
+                        self.validation_loss_curve_.append(
+                            self._validation_loss(
+                                network, X_val, y_val, sample_weight_val
+                            )
+                        )
+                    self._update_no_improvement_count(
+                        early_stopping, X_val, y_val, sample_weight_val
                     )
-
-                self._update_no_improvement_count(
-                    early_stopping, X_val, y_val, sample_weight_val
-                )
-                self._optimizer.iteration_ends(self.t_)
-                converged = self._stops_without_improvement(early_stopping)
-                checkpoint = None  # the epoch is recorded
+                    self._optimizer.iteration_ends(self.t_)
+                    # True at the run's last epoch at most (_epochs_per_run)
+                    converged = self._stops_without_improvement(early_stopping)
+                checkpoint = None  # the epochs are recorded
 
                 if not (converged or incremental) and self.n_iter_ == self.max_iter:
                     _warn(
@@ -546,8 +566,11 @@ class BaseMultilayerPerceptron(
                         ConvergenceWarning,
                     )
                 # a callback's request to stop ends fit like convergence does
-                if tasks.end(state) or converged or incremental:
+                stops = tasks.end(state) or converged or incremental
+                if stops or self.n_iter_ == self.max_iter:
                     break
+                if runs_several:
+                    epochs = self._epochs_per_run(seconds_per_epoch)
         except KeyboardInterrupt:
             if checkpoint is not None:
                 checkpoint.restore(self)
@@ -618,6 +641,40 @@ class BaseMultilayerPerceptron(
                 "sample size. It is going to be clipped"
             )
         return np.clip(self.batch_size, 1, n_samples)
+
+    def _draw_epochs(self, sample_idx, epochs, with_dropout):
+        """The sample orders (None without shuffling) and dropout seeds of the
+        next ``epochs`` epochs, drawn from ``self._random_state`` as
+        scikit-learn draws them, epoch by epoch: the shuffle of the previous
+        order (Fisher-Yates in place on a copy of it: the draws and the order
+        of ``sklearn.utils.shuffle``), then the seed (only with dropout, so
+        that without it the draws, and the model, stay scikit-learn's)."""
+        seeds = np.full(epochs, -1, dtype=np.int64)
+        orders = None
+        if self.shuffle:
+            orders = np.empty((epochs, sample_idx.shape[0]), dtype=np.int64)
+        for epoch in range(epochs):
+            if orders is not None:
+                orders[epoch] = sample_idx if epoch == 0 else orders[epoch - 1]
+                self._random_state.shuffle(orders[epoch])
+            if with_dropout:
+                seeds[epoch] = self._random_state.randint(2**31)
+        return orders, seeds
+
+    def _epochs_per_run(self, seconds_per_epoch):
+        """How many epochs the next compiled call trains: as many as take
+        about ``EPOCHS_RUN_SECONDS``, but never beyond an epoch after which
+        fit may stop or change the learning rate (``max_iter``, or
+        ``n_iter_no_change`` epochs without improvement: the no-improvement
+        count grows by one per epoch at most), so each epoch's checks still
+        run after it, on what it recorded: the same model as one epoch per
+        call. A Ctrl-C rolls back to the start of the call."""
+        room = min(
+            self.n_iter_no_change + 1 - self._no_improvement_count,
+            self.max_iter - self.n_iter_,
+        )
+        by_time = int(EPOCHS_RUN_SECONDS / max(seconds_per_epoch, 1e-9))
+        return max(1, min(room, by_time))
 
     def _stops_without_improvement(self, early_stopping):
         """Whether fit converged: no improvement for ``n_iter_no_change``
@@ -723,14 +780,6 @@ class BaseMultilayerPerceptron(
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-def _shuffled(sample_idx, random_state):
-    """``sklearn.utils.shuffle(sample_idx, random_state=random_state)``: the
-    same draws from the same generator, without its validation overhead."""
-    permutation = np.arange(sample_idx.shape[0])
-    random_state.shuffle(permutation)
-    return sample_idx[permutation]
 
 
 def _scipy_callback(on_iteration):

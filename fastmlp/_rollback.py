@@ -3,11 +3,12 @@
 One mechanism serves two scopes. Around every fit and partial_fit
 (``unchanged_on_failure``), a deep snapshot: a call that raises (a bad input
 found late, a raising callback, a KeyboardInterrupt outside an epoch) leaves
-the model as it was before the call. Around every epoch of the stochastic
-solvers, a cheap snapshot of what one epoch changes (the attributes, the
-curves, and the arrays it updates in place): a Ctrl-C during the compiled
-epoch surfaces only when the epoch returns, after it updated the weights but
-before the epoch was recorded, and rolling back keeps the last recorded one.
+the model as it was before the call. Around every compiled call of the
+stochastic solvers (one epoch, or several small ones), a cheap snapshot of
+what the epochs change (the attributes, the curves, and the arrays they
+update in place): a Ctrl-C during the call surfaces only when it returns,
+after it updated the weights but before its epochs were recorded, and
+rolling back keeps the last recorded one.
 """
 
 import copy

@@ -365,47 +365,50 @@ def part_gradient(
 
 
 @entry_point
-def train_epoch(
-    data,
-    rows,
-    shuffled,
-    batch_size,
-    params,
-    grads,
-    net,
-    dropout,
-    seed,
-    optimizer,
-    step,
-    work,
-):
-    """One epoch of mini-batch training; returns (sum of batch losses x rows, step).
+def train_epochs(
+    data, orders, shuffled, batch_size, params, grads, net, dropout, seeds,
+    optimizer, step, work, totals,
+):  # fmt: skip
+    """``totals.shape[0]`` epochs of mini-batch training, one after the other,
+    in one call (the Python work between two epochs, tens of microseconds, is
+    most of a small network's epoch); returns ``step``, the number of Adam
+    updates so far.
 
-    A batch's loss is scikit-learn's: the weighted mean loss plus
-    ``0.5 * alpha * ||W||^2 / sum(sample_weight)``, with W before the batch's
-    update (AdamW: no penalty term). ``rows`` is the epoch's sample order
-    (used when ``shuffled``); ``seed`` (>= 0) seeds the dropout masks of the
-    epoch; ``step`` counts Adam updates so far.
+    Epoch ``e`` takes the sample order ``orders[e]`` (when ``shuffled``; else
+    the rows in order, ``orders`` holding one row of ``n_samples``), seeds
+    its dropout masks with ``seeds[e]`` (when >= 0) and writes its sum of
+    batch losses x rows to ``totals[e]``. A batch's loss is scikit-learn's:
+    the weighted mean loss plus ``0.5 * alpha * ||W||^2 / sum(sample_weight)``,
+    with W before the batch's update (AdamW: no penalty term). The same bits
+    as one call per epoch: the optimizer's settings must not change between
+    the epochs (its learning rate only changes between calls).
     """
-    if seed >= 0:
-        np.random.seed(seed)
-    n_samples = rows.shape[0]
+    n_samples = orders.shape[1]
     n_coefs = net.param_offsets[net.units.shape[0] - 1]
     penalty_alpha = l2_alpha(optimizer.solver, optimizer.alpha)
     part_grads = grads.reshape((1, grads.shape[0]))
-    total = 0.0
-    for start in range(0, n_samples, batch_size):
-        stop = min(start + batch_size, n_samples)
-        data_loss, weight_sum = forward_backward(
-            data, rows, start, stop, shuffled, params, grads, net, dropout, -1, work
-        )
-        if COUNTS_UPDATES[optimizer.solver]:
-            step += 1
-        norm = optimizer_update(
-            params, part_grads, n_coefs, weight_sum, optimizer, step, 0, params.shape[0]
-        )
-        total += (data_loss + 0.5 * penalty_alpha * norm / weight_sum) * (stop - start)
-    return total, step
+    for epoch in range(totals.shape[0]):
+        if seeds[epoch] >= 0:
+            np.random.seed(seeds[epoch])
+        rows = orders[min(epoch, orders.shape[0] - 1)]
+        total = 0.0
+        for start in range(0, n_samples, batch_size):
+            stop = min(start + batch_size, n_samples)
+            data_loss, weight_sum = forward_backward(
+                data, rows, start, stop, shuffled, params, grads, net, dropout, -1,
+                work,
+            )  # fmt: skip
+            if COUNTS_UPDATES[optimizer.solver]:
+                step += 1
+            norm = optimizer_update(
+                params, part_grads, n_coefs, weight_sum, optimizer, step, 0,
+                params.shape[0],
+            )  # fmt: skip
+            total += (data_loss + 0.5 * penalty_alpha * norm / weight_sum) * (
+                stop - start
+            )
+        totals[epoch] = total
+    return step
 
 
 # A split epoch's step under a rule that PREFETCHES (SGD) first asks for its
@@ -428,9 +431,9 @@ def train_epoch_in_parts(
     data, rows, shuffled, batch_size, params, grads, net, dropout, part_seeds,
     optimizer, step, work, range_edges, team,
 ):  # fmt: skip
-    """``train_epoch`` with split batches, on one of the ``team``'s threads;
-    returns (sum of batch losses x rows, step, whether the epoch ran to its
-    end).
+    """One epoch of ``train_epochs`` with split batches, on one of the
+    ``team``'s threads; returns (sum of batch losses x rows, step, whether the
+    epoch ran to its end).
 
     Each batch is trained as ``grads.shape[0]`` row parts: the parts'
     ``forward_backward`` (part ``p`` of batch ``b`` seeding its dropout masks

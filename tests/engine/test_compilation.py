@@ -120,7 +120,7 @@ def test_warmup_compiles_what_a_fit_of_that_configuration_needs(fresh_state):
     argv += ["squared_error", "--solvers", "adam,sgd", "--quiet"]
     assert fastmlp_main(argv) == 0
     for solver in ("adam", "sgd"):  # an epoch compiles its solver's rule only
-        for epoch in ("train_epoch", "train_epoch_in_parts"):  # whole, split
+        for epoch in ("train_epochs", "train_epoch_in_parts"):  # whole, split
             key = (epoch, "relu", "squared_error", "float64", "dense", solver)
             assert key in _compilation._ready
     assert ("predict", "relu", "squared_error", "float64", "dense") in (
@@ -239,7 +239,7 @@ def test_the_engine_calls_only_cached_entry_points(monkeypatch):
         model.predict(X)
         model.jacobian(X[:2], mode="forward")
         model.jacobian(X[:2], mode="reverse")
-    assert {"train_epoch", "train_epoch_in_parts", "part_gradient", "predict"} <= set(
+    assert {"train_epochs", "train_epoch_in_parts", "part_gradient", "predict"} <= set(
         called
     )
     assert {"jacobian_forward", "jacobian_reverse"} <= set(called)
@@ -262,7 +262,7 @@ refreshes = []
 numba.core.base.BaseContext.refresh = lambda context: refreshes.append(context)
 """ + _FIT_CHILD + """
 from fastmlp.kernels import network
-print(len(refreshes), sum(network.train_epoch.stats.cache_hits.values()))
+print(len(refreshes), sum(network.train_epochs.stats.cache_hits.values()))
 """
 
 
@@ -292,7 +292,7 @@ def test_a_warm_process_loads_without_refreshing_the_compiler(fitted_cache):
 def test_only_entry_points_write_cache_files(fitted_cache):
     folder, _ = fitted_cache
     names = {path.name.split("-")[0] for path in folder.rglob("*.nbi")}
-    assert "network.train_epoch" in names
+    assert "network.train_epochs" in names
     assert not any("forward_chain" in name for name in names)
     assert not any(name.startswith(("sums.", "fastmath.")) for name in names)
 

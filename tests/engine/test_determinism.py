@@ -70,6 +70,67 @@ def _digest(weights):
     return hashlib.sha256(np.ascontiguousarray(weights).tobytes()).hexdigest()
 
 
+SEVERAL_EPOCHS_PER_CALL = {
+    "adam": dict(),
+    "sgd adaptive": dict(solver="sgd", learning_rate="adaptive"),
+    "sgd no shuffle float32": dict(solver="sgd", shuffle=False, dtype=np.float32),
+    "adam dropout": dict(dropout=0.3),
+    "adamw regression": dict(solver="adamw", regression=True),
+    "sparse": dict(sparse=True),
+}
+
+
+@pytest.mark.parametrize("case", SEVERAL_EPOCHS_PER_CALL)
+def test_several_epochs_per_call_train_the_model_of_one_per_call(case, monkeypatch):
+    """Small epochs train several per compiled call (``EPOCHS_RUN_SECONDS``):
+    the same weights, curves, counters and random generator state as one
+    epoch per call, through convergence and the adaptive learning rate."""
+    from fastmlp import _engine, _estimators
+
+    params = {"tol": 1e-2, **SEVERAL_EPOCHS_PER_CALL[case]}
+    dtype = params.pop("dtype", np.float64)
+    regression = params.pop("regression", False)
+    data = X[:120].astype(dtype)
+    if params.pop("sparse", False):
+        data = sp.csr_matrix(np.where(np.abs(data) > 1.0, data, 0.0))
+    target = X[:120, 0] if regression else Y[:120]
+    runs = []
+    original = _engine.StochasticTrainer.run_epochs
+
+    def run_epochs(trainer, orders=None, seeds=(-1,)):
+        runs.append(len(seeds))
+        return original(trainer, orders, seeds)
+
+    monkeypatch.setattr(_engine.StochasticTrainer, "run_epochs", run_epochs)
+    models = []
+    for seconds in (1e6, 0.0):  # as many epochs per call as allowed, then one
+        monkeypatch.setattr(_estimators, "EPOCHS_RUN_SECONDS", seconds)
+        runs.clear()
+        Model = MLPRegressor if regression else MLPClassifier
+        model = Model(hidden_layer_sizes=(8,), max_iter=300, random_state=0, **params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            models.append(model.fit(data, target))
+        assert max(runs) > 1 if seconds else max(runs) == 1
+    several, single = models
+    assert several.n_iter_ < 300  # stopped by the no-improvement rule
+    for attr in ("n_iter_", "t_", "loss_", "best_loss_", "_no_improvement_count"):
+        assert getattr(several, attr) == getattr(single, attr), attr
+    assert several.loss_curve_ == single.loss_curve_
+    assert _digest(_weights(several)) == _digest(_weights(single))
+    state_several, state_single = (m._random_state.get_state() for m in models)
+    assert np.array_equal(state_several[1], state_single[1])
+    assert state_several[2:] == state_single[2:]
+    for attr in ("first_moment", "second_moment", "step", "learning_rate"):
+        assert np.array_equal(
+            getattr(several._optimizer, attr), getattr(single._optimizer, attr)
+        ), attr
+
+
+def _weights(model):
+    return np.concatenate([c.ravel() for c in model.coefs_ + model.intercepts_])
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_repeated_fits_are_bit_identical(case):
     assert _digest(_fit(**CASES[case])) == _digest(_fit(**CASES[case]))

@@ -213,7 +213,7 @@ def test_guard_rejects_a_sample_order_outside_the_data():
     trainer = _trainer(_network(), np.zeros((50, 2)))
     with pytest.raises(_array_guard.EngineArrayError, match="row indices"):
         trainer.run_epoch(np.arange(50) + 1)
-    with pytest.raises(_array_guard.EngineArrayError, match="rows of shape"):
+    with pytest.raises(_array_guard.EngineArrayError, match="orders of 40 rows"):
         trainer.run_epoch(np.arange(40))
 
 
@@ -261,7 +261,7 @@ def _compiled_signatures():
 
     return sum(
         len(kernel.signatures)
-        for kernel in (network.train_epoch, network.predict, network.part_gradient)
+        for kernel in (network.train_epochs, network.predict, network.part_gradient)
     )
 
 

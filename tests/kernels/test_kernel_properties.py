@@ -405,8 +405,8 @@ def test_network_forward_backward(problem, sparse):
 @PROPERTY
 @given(problem=networks(), batch_size=st.integers(1, 12), seed=seeds)
 def test_sgd_epoch_with_any_batch_size(problem, batch_size, seed):
-    """``train_epoch`` (plain SGD, shuffled rows, batch sizes that need not
-    divide n_samples) against batch-by-batch reference steps."""
+    """``train_epochs`` (one epoch of plain SGD, shuffled rows, batch sizes
+    that need not divide n_samples) against batch-by-batch reference steps."""
     net, x, y, w, params = problem
     dtype = x.dtype.type
     n = x.shape[0]
@@ -437,10 +437,10 @@ def test_sgd_epoch_with_any_batch_size(problem, batch_size, seed):
         KernelSet(solver_codes=(0,)), 0, alpha, learning_rate, 0.0, False, 0.9,
         0.999, 1e-8, velocity, np.empty(0, dtype=dtype),
     )  # fmt: skip
-    network.train_epoch(
-        (x, y, w), order, True, min(batch_size, n), trained,
-        np.empty_like(params), net.bundle, net.no_dropout(), -1, optimizer, 0,
-        work,
+    network.train_epochs(
+        (x, y, w), order[None], True, min(batch_size, n), trained,
+        np.empty_like(params), net.bundle, net.no_dropout(), np.array([-1]),
+        optimizer, 0, work, np.empty(1),
     )  # fmt: skip
     tol = 1e-10 if dtype == np.float64 else 1e-4
     assert_allclose(trained, expected, rtol=tol, atol=tol)

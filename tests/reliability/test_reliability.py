@@ -28,7 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 import fastmlp
-from fastmlp import _engine
+from fastmlp import _engine, _estimators
 
 X_CLF, Y_CLF = make_classification(
     n_samples=80,
@@ -130,19 +130,27 @@ def _output(model, X):
     return model.predict(X)
 
 
+def _one_epoch_per_call(monkeypatch):
+    # the stochastic solvers train several small epochs per compiled call;
+    # one per call makes call n epoch n
+    monkeypatch.setattr(_estimators, "EPOCHS_RUN_SECONDS", 0.0)
+
+
 class _FailOnCall:
-    """Wraps ``StochasticTrainer.run_epoch``: raises ``error`` on call ``n``,
-    before the epoch (``after=False``) or after it updated the weights."""
+    """Wraps ``StochasticTrainer.run_epochs``, one epoch per call: raises
+    ``error`` on call ``n``, before the epoch (``after=False``) or after it
+    updated the weights."""
 
     def __init__(self, error, n, after):
         self.error, self.n, self.after = error, n, after
         self.calls = 0
-        self.original = _engine.StochasticTrainer.run_epoch
+        self.original = _engine.StochasticTrainer.run_epochs
 
     def install(self, monkeypatch):
         wrapper = self
+        _one_epoch_per_call(monkeypatch)
 
-        def run_epoch(trainer, *args, **kwargs):
+        def run_epochs(trainer, *args, **kwargs):
             wrapper.calls += 1
             if wrapper.calls == wrapper.n and not wrapper.after:
                 raise wrapper.error
@@ -151,7 +159,7 @@ class _FailOnCall:
                 raise wrapper.error
             return result
 
-        monkeypatch.setattr(_engine.StochasticTrainer, "run_epoch", run_epoch)
+        monkeypatch.setattr(_engine.StochasticTrainer, "run_epochs", run_epochs)
 
 
 def _continue(model, how, X, y):
@@ -272,9 +280,9 @@ def _interrupt_run_epoch(n):
 
 class _SigintDuringEpoch:
     """A real Ctrl-C arriving while the compiled epoch runs: SIGINT is raised
-    inside ``train_epoch``'s call (after the compiled loop updated the
-    weights), so Python raises KeyboardInterrupt at the next bytecode, before
-    the epoch's results reach the estimator."""
+    inside ``train_epochs``'s call ``n`` (after the compiled loop updated the
+    weights; one epoch per call), so Python raises KeyboardInterrupt at the
+    next bytecode, before the epoch's results reach the estimator."""
 
     def __init__(self, n):
         self.n = n
@@ -283,16 +291,17 @@ class _SigintDuringEpoch:
     def install(self, monkeypatch):
         from fastmlp.kernels import network
 
-        original = network.train_epoch
+        original = network.train_epochs
+        _one_epoch_per_call(monkeypatch)
 
-        def train_epoch(*args):
+        def train_epochs(*args):
             self.calls += 1
             result = original(*args)
             if self.calls == self.n:
                 signal.raise_signal(signal.SIGINT)
             return result
 
-        monkeypatch.setattr(network, "train_epoch", train_epoch)
+        monkeypatch.setattr(network, "train_epochs", train_epochs)
 
 
 INTERRUPTS = {"before the epoch": _interrupt_run_epoch, "sigint": _SigintDuringEpoch}
@@ -336,6 +345,46 @@ def test_keyboard_interrupt_keeps_last_completed_epoch(
             getattr(expected._optimizer, attr), getattr(model._optimizer, attr), attr
         )
     assert all(np.isfinite(c).all() for c in model.coefs_ + model.intercepts_)
+    _assert_linked_and_predicting(model, X, _output(expected, X))
+
+
+@NEEDS_SIGINT
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_keyboard_interrupt_in_a_run_of_epochs_keeps_the_runs_before(
+    name, monkeypatch
+):
+    """Small epochs train several per compiled call: a Ctrl-C during one
+    rolls back to its start, keeping the epochs of the calls before it."""
+    from fastmlp.kernels import network
+
+    X, y = _data(name)
+    params = dict(solver="adam", max_iter=30, n_iter_no_change=100)
+    # runs as long as the no-improvement rule and max_iter allow: the first
+    # call trains 1 epoch (to time it), the second the other 29
+    monkeypatch.setattr(_estimators, "EPOCHS_RUN_SECONDS", 1e6)
+    lengths = []
+    original = network.train_epochs
+
+    def train_epochs(*args):
+        result = original(*args)
+        lengths.append(args[-1].shape[0])  # totals: one per epoch
+        if len(lengths) == 2:
+            signal.raise_signal(signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(network, "train_epochs", train_epochs)
+    model = _model(name, **params)
+    with pytest.warns(UserWarning, match="Training interrupted by user."):
+        model.fit(X, y)
+    monkeypatch.undo()
+    assert lengths == [1, 29]
+    expected = _model(name, **{**params, "max_iter": 1}).fit(X, y)
+    for attr in ("coefs_", "intercepts_", "loss_curve_", "n_iter_", "t_", "loss_"):
+        _assert_same(getattr(expected, attr), getattr(model, attr), attr)
+    for attr in ("first_moment", "second_moment", "step", "learning_rate", "epochs"):
+        _assert_same(
+            getattr(expected._optimizer, attr), getattr(model._optimizer, attr), attr
+        )
     _assert_linked_and_predicting(model, X, _output(expected, X))
 
 
