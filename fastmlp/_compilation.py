@@ -112,9 +112,12 @@ def _fingerprint(value):
 def _fingerprint_of(value):
     if isinstance(value, np.ndarray):
         flags = value.flags
+        # numba's layout: "C" for an array that is both C- and F-contiguous
+        # (one row, one column), so that such an array matches its C kin
+        layout = "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A"
         return (
-            type(value), value.dtype, value.ndim, flags.c_contiguous,
-            flags.f_contiguous, flags.writeable, flags.aligned,
+            type(value), value.dtype, value.ndim, layout, flags.writeable,
+            flags.aligned,
         )  # fmt: skip
     if isinstance(value, tuple):
         return (type(value), *map(_fingerprint_of, value))

@@ -97,6 +97,27 @@ def test_later_calls_skip_numbas_dispatch_only_for_the_same_argument_types(
     assert _compilation._entries[key][1] is not direct  # the latest types'
 
 
+def test_fingerprints_agree_where_numba_types_agree():
+    """An array both C- and F-contiguous (one row or column) is typed as a C
+    array: its fingerprint is a C array's, so a run of one epoch and a run of
+    several (orders of shape (1, n) and (k, n)) share the direct call."""
+    from numba import typeof
+
+    readonly = np.zeros((1, 4))
+    readonly.flags.writeable = False
+    arrays = [
+        np.zeros((1, 4)), np.zeros((3, 4)), np.zeros((4, 1)),
+        np.zeros((3, 4), order="F"), np.zeros((4, 3))[:, ::2], readonly,
+        np.zeros(1), np.zeros(5), np.zeros(6)[::2],
+    ]  # fmt: skip
+    for a in arrays:
+        for b in arrays:
+            same_type = typeof(a) == typeof(b)
+            assert (_compilation._fingerprint(a) == _compilation._fingerprint(b)) == (
+                same_type
+            ), (a.shape, a.strides, b.shape, b.strides)
+
+
 def test_fingerprints_tell_apart_what_numba_types_apart():
     from fastmlp.kernels._compile import KernelSet
 
