@@ -133,14 +133,19 @@ def check_output(network, out, n_rows):
     check_array(out, "out", network.dtype, shape=(n_rows, int(network.units[-1])))
 
 
-def check_split_epoch(network, parts, n_batches, part_seeds, range_edges, team):
-    """The arrays a split epoch's threads share: one seed per batch and part,
-    ``parts + 1`` range edges from 0 to ``n_params`` in order, the barrier's
-    counters, one (loss, weight) row and one norm per part."""
+def check_split_epochs(
+    network, parts, n_batches, part_seeds, range_edges, team, totals
+):
+    """The arrays the threads of split epochs share: one seed per epoch,
+    batch and part, ``parts + 1`` range edges from 0 to ``n_params`` in order,
+    the barrier's counters, one (loss, weight) row and one norm per part, and
+    one total per epoch."""
     from fastmlp.kernels._atomics import SYNC_SIZE
 
     _, n_threads, sync, part_results, range_norms = team
-    check_array(part_seeds, "part_seeds", np.int64, shape=(n_batches, parts))
+    check_array(totals, "totals", np.float64)
+    epochs = totals.shape[0] if totals.ndim == 1 else -1
+    check_array(part_seeds, "part_seeds", np.int64, shape=(epochs, n_batches, parts))
     check_array(range_edges, "range_edges", np.int64, shape=(parts + 1,))
     if range_edges[0] != 0 or range_edges[-1] != network.n_params:
         _fail(f"range edges from {range_edges[0]} to {range_edges[-1]}")

@@ -16,8 +16,8 @@ threads:
 - training: a mini-batch of at least ``SPLIT_MIN_MACS`` multiply-adds is
   trained as ``batch_parts`` row parts (about one per ``PART_ROWS`` rows, at
   least two); each of up to ``T`` threads (the calling thread and a pool's)
-  runs the whole epoch in one compiled call (``train_epoch_in_parts``; an
-  epoch of whole batches is ``train_epochs``'s, on one thread), taking every
+  runs the whole epoch in one compiled call (``train_epochs_in_parts``;
+  epochs of whole batches run in ``train_epochs``, on one thread), taking every
   ``T``-th part and then every ``T``-th parameter range of the optimizer
   step, the threads meeting at a barrier in compiled code after each
   (``kernels/_atomics.py``, about a microsecond; a hand-over through Python
@@ -33,10 +33,11 @@ threads:
   controls set it (``threadpoolctl.threadpool_limits``, ``OMP_NUM_THREADS``
   / ``OPENBLAS_NUM_THREADS``, joblib's limits inside its workers), capped by
   ``NUMBA_NUM_THREADS`` when set;
-- the threads are a Python thread pool started per epoch (per predict), not
-  numba's ``prange``: no compiled kernel is parallel, numba never starts its
-  thread pool, and a fork never inherits a worker. A thread that fails sets
-  the barrier's abort flag, which releases the others (no hang).
+- the threads are a Python thread pool started per run of epochs (per
+  predict), not numba's ``prange``: no compiled kernel is parallel, numba
+  never starts its thread pool, and a fork never inherits a worker. A
+  thread that fails sets the barrier's abort flag, which releases the others
+  (no hang).
 
 Measured reasons:
 
@@ -569,7 +570,7 @@ class StochasticTrainer:
     optimizer step, itself cut into one parameter range per part. The split
     depends only on the network and the batch size, never on ``threads``, so
     a fit gives the same bits on any number of threads (see
-    ``_split_batch_epoch`` and ``kernels.network.train_epoch_in_parts``).
+    ``_split_batch_epochs`` and ``kernels.network.train_epochs_in_parts``).
 
     Parameters
     ----------
@@ -662,14 +663,7 @@ class StochasticTrainer:
         if self.parts == 1:
             totals = self._whole_batch_epochs(orders, shuffled, seeds)
         else:
-            totals = np.array(
-                [
-                    self._split_batch_epoch(
-                        orders[epoch if shuffled else 0], shuffled, int(seed)
-                    )
-                    for epoch, seed in enumerate(seeds)
-                ]
-            )
+            totals = self._split_batch_epochs(orders, shuffled, seeds)
         return totals / n_samples
 
     def run_epoch(self, sample_order=None, seed=-1):
@@ -728,25 +722,29 @@ class StochasticTrainer:
         )
         return totals
 
-    def _split_batch_epoch(self, rows, shuffled, seed):
-        # the whole split epoch in one compiled call per thread, the threads
-        # meeting at a barrier in compiled code twice per batch (through
-        # Python, each batch cost tens of microseconds under the GIL)
+    def _split_batch_epochs(self, orders, shuffled, seeds):
+        # the epochs in one compiled call per thread, the threads meeting at a
+        # barrier in compiled code twice per batch (through Python, each batch
+        # cost tens of microseconds under the GIL)
         from fastmlp.kernels._atomics import ABORT, SYNC_SIZE
 
         net, opt = self.network, self.optimizer
-        n_batches = -(-rows.shape[0] // self.batch_size)
+        n_batches = -(-orders.shape[1] // self.batch_size)
         part_seeds = np.array(
             [
-                [self._part_seed(seed, batch, part) for part in range(self.parts)]
-                for batch in range(n_batches)
+                [
+                    [self._part_seed(int(seed), b, part) for part in range(self.parts)]
+                    for b in range(n_batches)
+                ]
+                for seed in seeds
             ],
             dtype=np.int64,
-        )
-        kernel = _network().train_epoch_in_parts
-        key = net.compile_key("train_epoch_in_parts", self.X, opt.spec.name)
+        ).reshape(seeds.shape[0], n_batches, self.parts)
+        totals = np.empty(seeds.shape[0])
+        kernel = _network().train_epochs_in_parts
+        key = net.compile_key("train_epochs_in_parts", self.X, opt.spec.name)
         arguments = (
-            (self.X, self.Y, self.sample_weight), rows, shuffled, self.batch_size,
+            (self.X, self.Y, self.sample_weight), orders, shuffled, self.batch_size,
             self.params, self.grads, net.bundle, self.dropout, part_seeds,
             self._optimizer_bundle(), opt.step,
         )  # fmt: skip
@@ -754,30 +752,31 @@ class StochasticTrainer:
         sync = np.zeros(SYNC_SIZE, dtype=np.int64)
         part_results = np.zeros((self.parts, 2))
         range_norms = np.zeros(self.parts)  # one parameter range per part
-        guard.check_split_epoch(
+        guard.check_split_epochs(
             net, self.parts, n_batches, part_seeds, self.range_edges,
-            (0, n_threads, sync, part_results, range_norms),
+            (0, n_threads, sync, part_results, range_norms), totals,
         )  # fmt: skip
 
         def run(thread):
             team = (thread, n_threads, sync, part_results, range_norms)
             try:
                 return _compilation.call(
-                    kernel, key, *arguments, self.work[thread], self.range_edges, team
-                )
+                    kernel, key, *arguments, self.work[thread], self.range_edges,
+                    team, totals,
+                )  # fmt: skip
             except BaseException:
                 sync[ABORT] = 1  # release the threads waiting for this one
                 raise
 
         if n_threads == 1:
-            total, step, completed = run(0)
+            step, completed = run(0)
         else:
             with ThreadPoolExecutor(n_threads - 1) as pool:
                 jobs = []
                 try:
                     for thread in range(1, n_threads):
                         jobs.append(pool.submit(run, thread))
-                    total, step, completed = run(0)
+                    step, completed = run(0)
                 except BaseException:
                     sync[ABORT] = 1
                     raise
@@ -787,9 +786,9 @@ class StochasticTrainer:
             if failed:
                 raise failed[0]
         if not completed:
-            raise RuntimeError("a thread of the split epoch stopped early")
+            raise RuntimeError("a thread of the split epochs stopped early")
         opt.step = step
-        return total
+        return totals
 
 
 class OptimizerState:

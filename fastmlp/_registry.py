@@ -133,7 +133,7 @@ class SolverSpec(NamedTuple):
         correction); the count then advances with every batch.
     prefetches : bool
         Whether a split epoch's step first prefetches its ranges of a small
-        parameter vector, to be written (``network.train_epoch_in_parts``):
+        parameter vector, to be written (``network.train_epochs_in_parts``):
         for rules with too little arithmetic per element to hide the
         transfers of those lines between cores (SGD).
     """

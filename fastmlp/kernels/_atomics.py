@@ -1,6 +1,6 @@
 """A barrier for the threads of one compiled split epoch.
 
-The threads of a split epoch (``network.train_epoch_in_parts``) each run the
+The threads of a split epoch (``network.train_epochs_in_parts``) each run the
 same compiled loop over the batches, on their own share of the parts and of
 the parameter ranges, and meet twice per batch: after the parts' gradients
 and after the optimizer step. Meeting through Python cost each batch tens of

@@ -1,6 +1,6 @@
 """Software prefetch: ask for an array's cache lines ahead of their use.
 
-The optimizer step of a split epoch (``network.train_epoch_in_parts``)
+The optimizer step of a split epoch (``network.train_epochs_in_parts``)
 writes each thread's range of the parameters right after every thread has
 read all of them (its part's forward and backward passes). Where the
 parameters fit in each core's cache, every line written is then held by the

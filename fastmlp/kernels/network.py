@@ -427,80 +427,85 @@ PREFETCH_MAX_BYTES = 256 * 1024
 
 
 @entry_point
-def train_epoch_in_parts(
-    data, rows, shuffled, batch_size, params, grads, net, dropout, part_seeds,
-    optimizer, step, work, range_edges, team,
+def train_epochs_in_parts(
+    data, orders, shuffled, batch_size, params, grads, net, dropout, part_seeds,
+    optimizer, step, work, range_edges, team, totals,
 ):  # fmt: skip
-    """One epoch of ``train_epochs`` with split batches, on one of the
-    ``team``'s threads; returns (sum of batch losses x rows, step, whether the
-    epoch ran to its end).
+    """``train_epochs`` with split batches, on one of the ``team``'s threads;
+    returns (step, whether the epochs ran to their end).
 
     Each batch is trained as ``grads.shape[0]`` row parts: the parts'
-    ``forward_backward`` (part ``p`` of batch ``b`` seeding its dropout masks
-    with ``part_seeds[b, p]``), then the step over the parameter
-    ranges ``range_edges``, shared out between the threads of ``team = (thread,
-    n_threads, sync, part_results, range_norms)``; every thread calls this
-    with its own ``thread`` number and ``work`` buffers and the same other
-    arguments. Thread ``t`` takes the parts and ranges ``t, t + n_threads,
-    ...``; the threads meet at a barrier (``_atomics``) after the parts,
-    whose losses and weights they then all sum in part order from
+    ``forward_backward`` (part ``p`` of batch ``b`` of epoch ``e`` seeding
+    its dropout masks with ``part_seeds[e, b, p]``), then the step over the
+    parameter ranges ``range_edges``, shared out between the threads of
+    ``team = (thread, n_threads, sync, part_results, range_norms)``; every
+    thread calls this with its own ``thread`` number and ``work`` buffers and
+    the same other arguments. Thread ``t`` takes the parts and ranges ``t, t
+    + n_threads, ...``; the threads meet at a barrier (``_atomics``) after
+    the parts, whose losses and weights they then all sum in part order from
     ``part_results``, and after the step, whose ``||W||^2`` they sum in range
-    order from ``range_norms``. So every thread returns the same total, and
-    the bits do not depend on the number of threads. An aborted barrier
-    (another thread failed) ends the epoch early.
+    order from ``range_norms``. So every thread computes the same totals
+    (thread 0 writes them), and the bits do not depend on the number of
+    threads. An aborted barrier (another thread failed) ends the call early.
     """
     thread, n_threads, sync, part_results, range_norms = team
     n_parts = grads.shape[0]
     n_ranges = range_edges.shape[0] - 1
+    n_samples = orders.shape[1]
     n_coefs = net.param_offsets[net.units.shape[0] - 1]
     penalty_alpha = l2_alpha(optimizer.solver, optimizer.alpha)
     prefetch = PREFETCHES[optimizer.solver] and params.nbytes <= PREFETCH_MAX_BYTES
-    total = 0.0
-    batch = 0
-    for start in range(0, rows.shape[0], batch_size):
-        stop = min(start + batch_size, rows.shape[0])
-        size = (stop - start + n_parts - 1) // n_parts
-        for part in range(thread, n_parts, n_threads):
-            begin = start + part * size
-            if begin >= stop:  # a short last batch: no stale gradients
-                for i in range(grads.shape[1]):
-                    grads[part, i] = 0.0
-                continue
-            loss, weight = forward_backward(
-                data, rows, begin, min(begin + size, stop), shuffled, params,
-                grads[part], net, dropout, part_seeds[batch, part], work,
-            )  # fmt: skip
-            part_results[part, 0] = loss
-            part_results[part, 1] = weight
-        if not barrier(sync, n_threads):
-            return total, step, False
-        loss_sum = 0.0
-        weight_sum = 0.0
-        for part in range(n_parts):
-            if start + part * size < stop:
-                weight = part_results[part, 1]
-                if weight > 0:
-                    loss_sum += part_results[part, 0] * weight
-                weight_sum += weight
-        if COUNTS_UPDATES[optimizer.solver]:
-            step += 1
-        for r in range(thread, n_ranges, n_threads):
-            if prefetch:
-                prefetch_for_write(params, range_edges[r], range_edges[r + 1])
-            range_norms[r] = split_batch_update(
-                params, grads, n_coefs, weight_sum, optimizer, step,
-                range_edges[r], range_edges[r + 1],
-            )  # fmt: skip
-        if not barrier(sync, n_threads):
-            return total, step, False
-        norm_sum = 0.0
-        for r in range(n_ranges):
-            norm_sum += range_norms[r]
-        scale = weight_sum if weight_sum != 0.0 else np.nan
-        penalty = 0.5 * penalty_alpha * norm_sum / scale
-        total += (loss_sum / scale + penalty) * (stop - start)
-        batch += 1
-    return total, step, True
+    for epoch in range(totals.shape[0]):
+        rows = orders[min(epoch, orders.shape[0] - 1)]
+        seeds = part_seeds[epoch]
+        total = 0.0
+        batch = 0
+        for start in range(0, n_samples, batch_size):
+            stop = min(start + batch_size, n_samples)
+            size = (stop - start + n_parts - 1) // n_parts
+            for part in range(thread, n_parts, n_threads):
+                begin = start + part * size
+                if begin >= stop:  # a short last batch: no stale gradients
+                    for i in range(grads.shape[1]):
+                        grads[part, i] = 0.0
+                    continue
+                loss, weight = forward_backward(
+                    data, rows, begin, min(begin + size, stop), shuffled, params,
+                    grads[part], net, dropout, seeds[batch, part], work,
+                )  # fmt: skip
+                part_results[part, 0] = loss
+                part_results[part, 1] = weight
+            if not barrier(sync, n_threads):
+                return step, False
+            loss_sum = 0.0
+            weight_sum = 0.0
+            for part in range(n_parts):
+                if start + part * size < stop:
+                    weight = part_results[part, 1]
+                    if weight > 0:
+                        loss_sum += part_results[part, 0] * weight
+                    weight_sum += weight
+            if COUNTS_UPDATES[optimizer.solver]:
+                step += 1
+            for r in range(thread, n_ranges, n_threads):
+                if prefetch:
+                    prefetch_for_write(params, range_edges[r], range_edges[r + 1])
+                range_norms[r] = split_batch_update(
+                    params, grads, n_coefs, weight_sum, optimizer, step,
+                    range_edges[r], range_edges[r + 1],
+                )  # fmt: skip
+            if not barrier(sync, n_threads):
+                return step, False
+            norm_sum = 0.0
+            for r in range(n_ranges):
+                norm_sum += range_norms[r]
+            scale = weight_sum if weight_sum != 0.0 else np.nan
+            penalty = 0.5 * penalty_alpha * norm_sum / scale
+            total += (loss_sum / scale + penalty) * (stop - start)
+            batch += 1
+        if thread == 0:
+            totals[epoch] = total
+    return step, True
 
 
 @entry_point

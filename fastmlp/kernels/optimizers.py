@@ -194,7 +194,7 @@ SOLVER_CODES = {spec.name: code for code, spec in enumerate(_STOCHASTIC)}
 DECOUPLED_DECAY = np.array([spec.decoupled_decay for spec in _STOCHASTIC])
 #: per code: whether the rule reads the update's number (the count advances)
 COUNTS_UPDATES = np.array([spec.counts_updates for spec in _STOCHASTIC])
-#: per code: whether a split epoch's step prefetches (``network.train_epoch_in_parts``)
+#: per code: whether a split epoch's step prefetches (``network.train_epochs_in_parts``)
 PREFETCHES = np.array([spec.prefetches for spec in _STOCHASTIC])
 #: ``update_rule(kernel_set, code, *args)``: the rule of solver ``code``
 #: (among the kernel set's ``solvers``)

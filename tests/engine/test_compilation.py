@@ -141,7 +141,7 @@ def test_warmup_compiles_what_a_fit_of_that_configuration_needs(fresh_state):
     argv += ["squared_error", "--solvers", "adam,sgd", "--quiet"]
     assert fastmlp_main(argv) == 0
     for solver in ("adam", "sgd"):  # an epoch compiles its solver's rule only
-        for epoch in ("train_epochs", "train_epoch_in_parts"):  # whole, split
+        for epoch in ("train_epochs", "train_epochs_in_parts"):  # whole, split
             key = (epoch, "relu", "squared_error", "float64", "dense", solver)
             assert key in _compilation._ready
     assert ("predict", "relu", "squared_error", "float64", "dense") in (
@@ -260,7 +260,7 @@ def test_the_engine_calls_only_cached_entry_points(monkeypatch):
         model.predict(X)
         model.jacobian(X[:2], mode="forward")
         model.jacobian(X[:2], mode="reverse")
-    assert {"train_epochs", "train_epoch_in_parts", "part_gradient", "predict"} <= set(
+    assert {"train_epochs", "train_epochs_in_parts", "part_gradient", "predict"} <= set(
         called
     )
     assert {"jacobian_forward", "jacobian_reverse"} <= set(called)

@@ -77,6 +77,8 @@ SEVERAL_EPOCHS_PER_CALL = {
     "adam dropout": dict(dropout=0.3),
     "adamw regression": dict(solver="adamw", regression=True),
     "sparse": dict(sparse=True),
+    "split batches, dropout": dict(split=True, dropout=0.2),
+    "split batches, sgd float32": dict(split=True, solver="sgd", dtype=np.float32),
 }
 
 
@@ -91,6 +93,8 @@ def test_several_epochs_per_call_train_the_model_of_one_per_call(case, monkeypat
     dtype = params.pop("dtype", np.float64)
     regression = params.pop("regression", False)
     data = X[:120].astype(dtype)
+    if params.pop("split", False):  # two row parts a batch, on two threads
+        monkeypatch.setattr(_engine, "SPLIT_MIN_MACS", 0)
     if params.pop("sparse", False):
         data = sp.csr_matrix(np.where(np.abs(data) > 1.0, data, 0.0))
     target = X[:120, 0] if regression else Y[:120]
@@ -99,6 +103,7 @@ def test_several_epochs_per_call_train_the_model_of_one_per_call(case, monkeypat
 
     def run_epochs(trainer, orders=None, seeds=(-1,)):
         runs.append(len(seeds))
+        assert trainer.parts == (2 if "split" in case else 1)
         return original(trainer, orders, seeds)
 
     monkeypatch.setattr(_engine.StochasticTrainer, "run_epochs", run_epochs)

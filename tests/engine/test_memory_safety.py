@@ -152,27 +152,30 @@ def test_guard_rejects_input_of_another_width():
 def test_guard_checks_the_split_epochs_shared_arrays():
     from fastmlp.kernels._atomics import SYNC_SIZE
 
-    net, parts, batches = _network(), 3, 4
-    seeds = np.zeros((batches, parts), dtype=np.int64)
+    net, parts, batches, epochs = _network(), 3, 4, 2
+    seeds = np.zeros((epochs, batches, parts), dtype=np.int64)
     edges = np.array([0, 10, 20, net.n_params], dtype=np.int64)
+    totals = np.zeros(epochs)
 
     def team(threads=2, results_rows=parts):
         sync = np.zeros(SYNC_SIZE, dtype=np.int64)
         return (0, threads, sync, np.zeros((results_rows, 2)), np.zeros(parts))
 
-    _array_guard.check_split_epoch(net, parts, batches, seeds, edges, team())
+    _array_guard.check_split_epochs(net, parts, batches, seeds, edges, team(), totals)
     bad = [
-        (np.zeros((batches, 2), np.int64), edges, team(), "part_seeds of shape"),
-        (seeds, edges[:-1], team(), "range_edges of shape"),
-        (seeds, edges[::-1].copy(), team(), "range edges from"),
-        (seeds, np.array([0, 20, 10, net.n_params]), team(), "out of order"),
-        (seeds, edges, team(results_rows=2), "part_results of shape"),
-        (seeds, edges, team(threads=4), "4 threads for 3 parts"),
+        (seeds[:, :, :2].copy(), edges, team(), totals, "part_seeds of shape"),
+        (seeds, edges, team(), np.zeros(3), "part_seeds of shape"),
+        (seeds, edges, team(), np.zeros(epochs, np.float32), "totals of dtype"),
+        (seeds, edges[:-1], team(), totals, "range_edges of shape"),
+        (seeds, edges[::-1].copy(), team(), totals, "range edges from"),
+        (seeds, np.array([0, 20, 10, net.n_params]), team(), totals, "out of order"),
+        (seeds, edges, team(results_rows=2), totals, "part_results of shape"),
+        (seeds, edges, team(threads=4), totals, "4 threads for 3 parts"),
     ]
-    for part_seeds, range_edges, shared, message in bad:
+    for part_seeds, range_edges, shared, epoch_totals, message in bad:
         with pytest.raises(_array_guard.EngineArrayError, match=message):
-            _array_guard.check_split_epoch(
-                net, parts, batches, part_seeds, range_edges, shared
+            _array_guard.check_split_epochs(
+                net, parts, batches, part_seeds, range_edges, shared, epoch_totals
             )
 
 

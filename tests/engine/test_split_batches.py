@@ -83,11 +83,11 @@ def test_split_batches_give_the_same_bits_on_one_and_two_threads(
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_each_thread_runs_the_split_epoch_in_one_call(monkeypatch, threads):
-    """One compiled call per thread and epoch: with one thread allowed, on
-    the calling thread; with two, there and on a worker (a pool started per
-    epoch)."""
+    """One compiled call per thread and run of epochs (here one epoch per
+    run): with one thread allowed, on the calling thread; with two, there and
+    on a worker (a pool started per run)."""
     main = threading.get_ident()
-    epochs_in_parts = record_calling_threads(monkeypatch, "train_epoch_in_parts")
+    epochs_in_parts = record_calling_threads(monkeypatch, "train_epochs_in_parts")
     _train(monkeypatch, True, threads, "adam", np.float64, "log_loss", 40, 20, 0.0)
     assert len(epochs_in_parts) == 2 * threads  # 2 epochs
     assert epochs_in_parts.count(main) == 2
@@ -100,13 +100,13 @@ def test_dropout_seeds_differ_between_parts_and_batches(monkeypatch):
     and of the same part in two batches and two epochs, never repeat (that
     different seeds draw different masks is a kernel test)."""
     seeds = []
-    original = network_kernels.train_epoch_in_parts
+    original = network_kernels.train_epochs_in_parts
 
     def epoch_in_parts(*args):
-        seeds.append(args[8].copy())  # part_seeds[batch, part]
+        seeds.append(args[8].copy())  # part_seeds[epoch, batch, part]
         return original(*args)
 
-    monkeypatch.setattr(network_kernels, "train_epoch_in_parts", epoch_in_parts)
+    monkeypatch.setattr(network_kernels, "train_epochs_in_parts", epoch_in_parts)
     _train(monkeypatch, True, 1, "adam", np.float64, "log_loss", 40, 20, 0.5)
     drawn = np.concatenate([s.ravel() for s in seeds])
     assert drawn.shape == (8,)  # 2 epochs x 2 batches x 2 parts
@@ -149,16 +149,16 @@ def test_a_failing_thread_fails_the_fit_and_keeps_the_fitted_model(
     before = [c.copy() for c in model.coefs_ + model.intercepts_]
 
     calls = []
-    original = network_kernels.train_epoch_in_parts
+    original = network_kernels.train_epochs_in_parts
 
     def epoch_in_parts(*args):
-        thread = args[-1][0]  # team = (thread, n_threads, ...)
+        thread = args[-2][0]  # team = (thread, n_threads, ...), then totals
         calls.append(thread)
         if len(calls) > 2 and thread == failing_thread:
             raise _Failure("part failed")  # the other thread waits at a barrier
         return original(*args)
 
-    monkeypatch.setattr(network_kernels, "train_epoch_in_parts", epoch_in_parts)
+    monkeypatch.setattr(network_kernels, "train_epochs_in_parts", epoch_in_parts)
     with threadpool_limits(limits=2, user_api="blas"):
         with pytest.raises(_Failure, match="part failed"):
             model.set_params(batch_size=30).fit(X, y)

@@ -148,7 +148,7 @@ def test_predict_gives_the_same_bits_in_blocks_on_any_number_of_threads(
 def test_parts_run_on_as_many_threads_as_allowed(many_parts, monkeypatch, threads):
     """The split epoch runs as one compiled call per thread: as many threads
     as allowed, at most one per part (6 here), this thread among them."""
-    epochs_in_parts = record_calling_threads(monkeypatch, "train_epoch_in_parts")
+    epochs_in_parts = record_calling_threads(monkeypatch, "train_epochs_in_parts")
     X, y = _data(np.float64, False)
     model = MLPClassifier(
         hidden_layer_sizes=(9,), batch_size=50, max_iter=1, random_state=0
