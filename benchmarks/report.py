@@ -3,6 +3,7 @@
 import math
 
 import activations
+import datasets
 import first_use as first_use_session
 import libraries
 
@@ -499,6 +500,8 @@ def text(result):
         parts.append(scale_line(result["scale"]))
     if result.get("activations"):
         parts.append(activations.text(result["activations"]))
+    if result.get("datasets"):
+        parts.append(datasets.text(result["datasets"]))
     line = headline(result)
     if line:
         parts.append(line)

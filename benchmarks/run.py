@@ -9,10 +9,12 @@ fastmlp's GFLOP/s against this machine's matmul peak, peak memory of a fit,
 a scaling sweep, fastmlp's fit time on 1 and 2 threads, the forward/reverse
 crossover of ``jacobian``, startup costs, a first session step by step
 (``first_use.py``: fresh processes, fastmlp with an empty and then a warm numba
-cache, scikit-learn doing the same) and the activation section
+cache, scikit-learn doing the same), the activation section
 (``activations.py``: every hidden activation against relu, scikit-learn's four
-against scikit-learn, a 100-class softmax output). See ``workloads.py`` for
-the workloads.
+against scikit-learn, a 100-class softmax output) and the example datasets
+(``datasets.py``: iris, wine, breast cancer and digits with default
+classifiers, hundreds of short epochs). See ``workloads.py`` for the
+workloads.
 
 Usage::
 
@@ -43,6 +45,7 @@ from pathlib import Path
 
 # the sibling modules import as top-level modules: this folder is sys.path[0]
 import activations
+import datasets
 import jacobian
 import libraries
 import measure
@@ -62,6 +65,7 @@ SECTIONS = (
     "first_use",
     "scale",
     "activations",
+    "datasets",
 )
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -206,6 +210,7 @@ def run(args):
         "first_use": None,
         "scale": None,
         "activations": None,
+        "datasets": None,
     }
     for workload, dtype_name in plan(args):
         start = time.perf_counter()
@@ -275,6 +280,10 @@ def run(args):
             repeats, args.tiny, tuple(args.dtypes or DTYPES)
         )
         _log(f"activations: {time.perf_counter() - start:.1f} s")
+    if not args.quick and _wants(args, "datasets"):
+        start = time.perf_counter()
+        result["datasets"] = datasets.run(repeats, args.tiny)
+        _log(f"datasets: {time.perf_counter() - start:.1f} s")
     if (not args.quick or args.only) and _wants(args, "scale"):
         start = time.perf_counter()
         result["scale"] = probes.scale_memory(20_000 if args.tiny else 2_000_000)

@@ -153,7 +153,7 @@ def test_full_mode_tiny_subset(tmp_path):
         tmp_path,
         "--tiny",
         "--only",
-        "mid,predict,sweep,threads,scale,activations",
+        "mid,predict,sweep,threads,scale,activations,datasets",
         "--dtypes",
         "float32",
         "--no-memory",
@@ -211,6 +211,14 @@ def test_full_mode_tiny_subset(tmp_path):
     }
     assert section["many_classes"][0]["n_classes"] == 10  # tiny
     assert "| activation | float64 time | / relu |" in stdout
+    section = result["datasets"]
+    assert [r["dataset"] for r in section["rows"]] == [
+        "iris", "wine", "breast cancer", "digits"
+    ]  # fmt: skip
+    for row in section["rows"]:
+        assert row["epochs"]["fastmlp"] == row["epochs"]["scikit-learn"] <= 20
+        assert set(row["median_seconds"]) == {"fastmlp", "scikit-learn"}
+    assert "| iris | 150 x 4 |" in stdout
     if HAS_MATPLOTLIB:
         assert png.exists()
 
