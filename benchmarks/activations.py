@@ -20,8 +20,6 @@ many times slower. ``--sklearn-blas-threads 1`` gives it one
 BLAS thread too, the like-for-like comparison.
 """
 
-import argparse
-import json
 import os
 import sys
 import warnings
@@ -222,20 +220,14 @@ def text(section):
 
 def main(argv=None):
     """Entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--tiny", action="store_true")
+    parser = measure.section_parser(__doc__)
     parser.add_argument("--dtypes", default="float64,float32")
-    parser.add_argument("--json", default=None)
     parser.add_argument("--sklearn-blas-threads", type=int, default=None)
     args = parser.parse_args(argv)
     global SKLEARN_BLAS_THREADS
     SKLEARN_BLAS_THREADS = args.sklearn_blas_threads
     section = run(args.repeats, args.tiny, tuple(args.dtypes.split(",")))
-    print(text(section))
-    if args.json:
-        with open(args.json, "w") as stream:
-            json.dump(section, stream, indent=2)
+    measure.print_section(section, text, args.json)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ Usage::
     python benchmarks/datasets.py [--repeats N] [--tiny] [--json PATH]
 """
 
-import argparse
-import json
 import os
 import sys
 import warnings
@@ -106,16 +104,8 @@ def text(section):
 
 def main(argv=None):
     """Entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--tiny", action="store_true")
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args(argv)
-    section = run(args.repeats, args.tiny)
-    print(text(section))
-    if args.json:
-        with open(args.json, "w") as stream:
-            json.dump(section, stream, indent=2)
+    args = measure.section_parser(__doc__).parse_args(argv)
+    measure.print_section(run(args.repeats, args.tiny), text, args.json)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Timing helpers, the machine's description and its measured matmul peak."""
 
+import argparse
 import gc
+import json
 import os
 import platform
 import statistics
@@ -109,3 +111,21 @@ def machine(versions):
         "versions": versions,
         "load_average_at_start": list(os.getloadavg()),
     }
+
+
+def section_parser(doc):
+    """The command line of a section run on its own (``activations.py``,
+    ``datasets.py``): ``--repeats``, ``--tiny`` and ``--json``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--json", default=None, help="write the section here")
+    return parser
+
+
+def print_section(section, text, json_path=None):
+    """Print ``text(section)``; write the section as JSON to ``json_path``."""
+    print(text(section))
+    if json_path:
+        with open(json_path, "w") as stream:
+            json.dump(section, stream, indent=2)
