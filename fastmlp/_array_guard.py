@@ -10,8 +10,8 @@ scikit-learn's messages; reaching one of these errors means a bug in fastmlp,
 reported as an exception instead of a corrupted heap.
 
 The checks look at shapes and dtypes (constant time), except the CSR index
-arrays and the sample order, whose values are checked once per fit or per
-epoch (one pass, negligible beside the training it guards).
+arrays and the sample orders, whose values are checked once per fit or per
+compiled call (one pass, negligible beside the training it guards).
 """
 
 import numpy as np
@@ -80,15 +80,6 @@ def check_targets(network, Y, sample_weight, n_rows):
     check_array(sample_weight, "sample_weight", network.dtype, shape=(n_rows,))
 
 
-def check_rows(rows, n_rows, length=None):
-    """A sample order: int64 indices into ``n_rows`` rows (``length`` of them,
-    when given)."""
-    check_array(rows, "rows", np.int64, shape=None if length is None else (length,))
-    if rows.ndim != 1:
-        _fail(f"rows of {rows.ndim} dimensions")
-    _check_row_values(rows, n_rows)
-
-
 def check_orders(orders, seeds, n_rows):
     """The sample orders and dropout seeds of a run of epochs: one seed per
     epoch, and one order of all ``n_rows`` rows per epoch (or one for all)."""
@@ -144,7 +135,9 @@ def check_split_epochs(
 
     _, n_threads, sync, part_results, range_norms = team
     check_array(totals, "totals", np.float64)
-    epochs = totals.shape[0] if totals.ndim == 1 else -1
+    if totals.ndim != 1:
+        _fail(f"totals of shape {totals.shape}")
+    epochs = totals.shape[0]
     check_array(part_seeds, "part_seeds", np.int64, shape=(epochs, n_batches, parts))
     check_array(range_edges, "range_edges", np.int64, shape=(parts + 1,))
     if range_edges[0] != 0 or range_edges[-1] != network.n_params:

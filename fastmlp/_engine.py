@@ -16,7 +16,8 @@ threads:
 - training: a mini-batch of at least ``SPLIT_MIN_MACS`` multiply-adds is
   trained as ``batch_parts`` row parts (about one per ``PART_ROWS`` rows, at
   least two); each of up to ``T`` threads (the calling thread and a pool's)
-  runs the whole epoch in one compiled call (``train_epochs_in_parts``;
+  runs the whole epoch (or run of epochs) in one compiled call
+  (``train_epochs_in_parts``;
   epochs of whole batches run in ``train_epochs``, on one thread), taking every
   ``T``-th part and then every ``T``-th parameter range of the optimizer
   step, the threads meeting at a barrier in compiled code after each
@@ -561,7 +562,7 @@ class FullBatchObjective:
 
 
 class StochasticTrainer:
-    """Mini-batch training of ``params`` (updated in place), one epoch per call.
+    """Mini-batch training of ``params`` (updated in place), epochs at a time.
 
     A batch of at least ``SPLIT_MIN_MACS`` multiply-adds is split into
     ``batch_parts`` row parts: each part's gradient goes to its own row of
@@ -649,9 +650,9 @@ class StochasticTrainer:
 
         ``orders`` holds each epoch's permutation of the rows (one row per
         epoch), or is None to take the rows in order; ``seeds[e]`` (>= 0)
-        seeds epoch ``e``'s dropout masks. Epochs of whole batches run in one
-        compiled call; the optimizer's settings must stay the same between
-        them (``OptimizerState.changes_each_epoch``).
+        seeds epoch ``e``'s dropout masks. The epochs run in one compiled
+        call (per thread, for split batches); the optimizer's settings must
+        stay the same between them (``OptimizerState.changes_each_epoch``).
         """
         n_samples = self.Y.shape[0]
         seeds = read_only(np.asarray(seeds), np.int64)
@@ -665,11 +666,6 @@ class StochasticTrainer:
         else:
             totals = self._split_batch_epochs(orders, shuffled, seeds)
         return totals / n_samples
-
-    def run_epoch(self, sample_order=None, seed=-1):
-        """Train one epoch (``run_epochs``); return its loss."""
-        orders = None if sample_order is None else np.asarray(sample_order)[None]
-        return float(self.run_epochs(orders, (seed,))[0])
 
     def _optimizer_bundle(self):
         from fastmlp.kernels._compile import KernelSet
@@ -703,6 +699,7 @@ class StochasticTrainer:
         # the epochs in one compiled call
         net = self.network
         totals = np.empty(seeds.shape[0])
+        guard.check_array(totals, "totals", np.float64, shape=seeds.shape)
         self.optimizer.step = _compilation.call(
             _network().train_epochs,
             net.compile_key("train_epochs", self.X, self.optimizer.spec.name),
@@ -730,16 +727,13 @@ class StochasticTrainer:
 
         net, opt = self.network, self.optimizer
         n_batches = -(-orders.shape[1] // self.batch_size)
-        part_seeds = np.array(
-            [
-                [
+        part_seeds = np.full((seeds.shape[0], n_batches, self.parts), -1, np.int64)
+        for epoch, seed in enumerate(seeds):
+            if seed >= 0:  # with dropout
+                part_seeds[epoch] = [
                     [self._part_seed(int(seed), b, part) for part in range(self.parts)]
                     for b in range(n_batches)
                 ]
-                for seed in seeds
-            ],
-            dtype=np.int64,
-        ).reshape(seeds.shape[0], n_batches, self.parts)
         totals = np.empty(seeds.shape[0])
         kernel = _network().train_epochs_in_parts
         key = net.compile_key("train_epochs_in_parts", self.X, opt.spec.name)
@@ -796,7 +790,7 @@ class OptimizerState:
 
     Mirrors scikit-learn's ``SGDOptimizer`` and ``AdamOptimizer``: the
     learning-rate schedule runs here, per epoch, and the update rule runs in
-    the compiled epoch. ``lr_schedule='cosine'`` (any solver) anneals the
+    the compiled epochs. ``lr_schedule='cosine'`` (any solver) anneals the
     learning rate from ``learning_rate_init`` to 0 over ``max_iter`` epochs:
     ``lr = learning_rate_init * (1 + cos(pi * epoch / max_iter)) / 2``.
 

@@ -508,8 +508,8 @@ class BaseMultilayerPerceptron(
                 params = self._weights(network)
             return reconstruction_attributes(self, network, params)
 
-        # epochs of whole batches run several per compiled call where nothing
-        # needs Python between them (see _epochs_per_run)
+        # several epochs run in one compiled call where nothing needs Python
+        # between them (see _epochs_per_run)
         runs_several = not (
             incremental
             or early_stopping
@@ -518,7 +518,9 @@ class BaseMultilayerPerceptron(
             or self._optimizer.changes_each_epoch()
         )
         with_dropout = bool(dropout.any())
-        epochs = 1  # until an epoch was timed
+        # the first run is one epoch: it times an epoch, and a no-improvement
+        # count carried over by a warm start may end fit after it
+        epochs = 1
         checkpoint = None
         try:
             self.n_iter_ = 0
@@ -537,7 +539,14 @@ class BaseMultilayerPerceptron(
                 seconds_per_epoch = (time.perf_counter() - started) / epochs
                 if orders is not None:
                     sample_idx = orders[-1]
-                for loss in losses:
+                rate, converged = self._optimizer.learning_rate, False
+                for epoch, loss in enumerate(losses):
+                    if epoch and (converged or self._optimizer.learning_rate != rate):
+                        raise RuntimeError(
+                            "fastmlp trained past an epoch that ended fit or "
+                            "changed its learning rate; this is a bug in "
+                            "fastmlp (please report it)"
+                        )
                     self.loss_ = float(loss)
                     self.n_iter_ += 1
                     self.t_ += n_samples
@@ -668,7 +677,11 @@ class BaseMultilayerPerceptron(
         ``n_iter_no_change`` epochs without improvement: the no-improvement
         count grows by one per epoch at most), so each epoch's checks still
         run after it, on what it recorded: the same model as one epoch per
-        call. A Ctrl-C rolls back to the start of the call."""
+        call. A Ctrl-C rolls back to the start of the call (the random
+        generator keeps the draws of its epochs). Only used where nothing else
+        needs Python between epochs (``runs_several`` in ``_fit_stochastic``:
+        not for partial_fit, early stopping, an eval_set, callbacks or a
+        learning rate that changes every epoch)."""
         room = min(
             self.n_iter_no_change + 1 - self._no_improvement_count,
             self.max_iter - self.n_iter_,

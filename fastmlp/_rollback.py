@@ -33,7 +33,7 @@ class Snapshot:
         Deep-copy every attribute (a fit may change anything). Else copy the
         attribute dict and its lists one level deep, and keep ``arrays`` and
         ``objects``, which the caller names as the only things changed in
-        place: cheap enough to take once per epoch.
+        place: cheap enough to take once per compiled call of epochs.
     arrays : sequence of ndarray, default=()
         Arrays whose contents are written back in place by ``restore``.
     objects : sequence of objects, default=()

@@ -1,4 +1,4 @@
-"""A barrier for the threads of one compiled split epoch.
+"""A barrier for the threads of compiled split epochs.
 
 The threads of a split epoch (``network.train_epochs_in_parts``) each run the
 same compiled loop over the batches, on their own share of the parts and of
@@ -116,7 +116,7 @@ def yield_core(typingctx):
 @kernel
 def barrier(sync, n_threads):
     """Wait until all ``n_threads`` threads sharing ``sync`` have arrived;
-    ``False`` when the epoch was aborted instead."""
+    ``False`` when the call was aborted instead."""
     if n_threads == 1:
         return atomic_load(sync, ABORT) == 0
     generation = atomic_load(sync, _GENERATION)

@@ -9,7 +9,9 @@ are large enough for split batches, whose parts run on two threads when BLAS
 may use two.
 """
 
+import contextlib
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -79,6 +81,10 @@ SEVERAL_EPOCHS_PER_CALL = {
     "sparse": dict(sparse=True),
     "split batches, dropout": dict(split=True, dropout=0.2),
     "split batches, sgd float32": dict(split=True, solver="sgd", dtype=np.float32),
+    "n_iter_no_change 1": dict(n_iter_no_change=1),
+    "sample weights, verbose": dict(weighted=True, verbose=True),
+    "max_iter reached": dict(tol=0.0, max_iter=40),
+    "warm start": dict(warm_start=True),
 }
 
 
@@ -107,21 +113,31 @@ def test_several_epochs_per_call_train_the_model_of_one_per_call(case, monkeypat
         return original(trainer, orders, seeds)
 
     monkeypatch.setattr(_engine.StochasticTrainer, "run_epochs", run_epochs)
-    models = []
+    weights = np.linspace(0.5, 2.0, 120) if params.pop("weighted", False) else None
+    params.setdefault("max_iter", 300)
+    models, printed = [], []
     for seconds in (1e6, 0.0):  # as many epochs per call as allowed, then one
         monkeypatch.setattr(_estimators, "EPOCHS_RUN_SECONDS", seconds)
         runs.clear()
         Model = MLPRegressor if regression else MLPClassifier
-        model = Model(hidden_layer_sizes=(8,), max_iter=300, random_state=0, **params)
-        with warnings.catch_warnings():
+        model = Model(hidden_layer_sizes=(8,), random_state=0, **params)
+        stdout = io.StringIO()
+        with warnings.catch_warnings(), contextlib.redirect_stdout(stdout):
             warnings.simplefilter("ignore", ConvergenceWarning)
-            models.append(model.fit(data, target))
+            model.fit(data, target, sample_weight=weights)
+            if params.get("warm_start"):  # goes on from the first fit's count
+                model.set_params(max_iter=40).fit(data, target)
+        models.append(model)
+        printed.append(stdout.getvalue())
         assert max(runs) > 1 if seconds else max(runs) == 1
     several, single = models
-    assert several.n_iter_ < 300  # stopped by the no-improvement rule
+    # stopped by the no-improvement rule, or at max_iter where it is reached
+    assert (several.n_iter_ == params["max_iter"]) == (case == "max_iter reached")
     for attr in ("n_iter_", "t_", "loss_", "best_loss_", "_no_improvement_count"):
         assert getattr(several, attr) == getattr(single, attr), attr
     assert several.loss_curve_ == single.loss_curve_
+    assert printed[0] == printed[1]
+    assert ("Iteration 2, loss" in printed[0]) == bool(params.get("verbose"))
     assert _digest(_weights(several)) == _digest(_weights(single))
     state_several, state_single = (m._random_state.get_state() for m in models)
     assert np.array_equal(state_several[1], state_single[1])

@@ -215,9 +215,9 @@ def test_guard_rejects_training_arrays_of_another_network():
 def test_guard_rejects_a_sample_order_outside_the_data():
     trainer = _trainer(_network(), np.zeros((50, 2)))
     with pytest.raises(_array_guard.EngineArrayError, match="row indices"):
-        trainer.run_epoch(np.arange(50) + 1)
+        trainer.run_epochs((np.arange(50) + 1)[None])
     with pytest.raises(_array_guard.EngineArrayError, match="orders of 40 rows"):
-        trainer.run_epoch(np.arange(40))
+        trainer.run_epochs(np.arange(40)[None])
 
 
 def test_guard_rejects_user_weights_of_the_wrong_shape():

@@ -49,7 +49,10 @@ def _train(monkeypatch, split, threads, solver, dtype, loss, n, batch_size, drop
     assert trainer.parts == (_engine.BATCH_PARTS if split else 1)
     order = np.random.default_rng(1).permutation(n)
     seeds = (5, 6) if dropout else (-1, -1)
-    losses = [trainer.run_epoch(order, seeds[0]), trainer.run_epoch(None, seeds[1])]
+    losses = [
+        trainer.run_epochs(order[None], (seeds[0],))[0],
+        trainer.run_epochs(None, (seeds[1],))[0],
+    ]
     return params, np.array(losses), optimizer
 
 
