@@ -421,12 +421,15 @@ class BaseMultilayerPerceptron(
                 tasks.begin("iteration", state(*iterate))
             return objective(packed)
 
+        if eval_set is not None:
+            validation_targets = self._validation_targets(network, *eval_set)
+
         def on_iteration(x, loss):
             nonlocal iterate, stopped
             if eval_set is not None:
                 self._set_weights(network, x.astype(X.dtype))
                 self.validation_loss_curve_.append(
-                    self._validation_loss(network, *eval_set)
+                    self._validation_loss(network, *validation_targets)
                 )
             if tasks.active:
                 iterate = (
@@ -518,6 +521,10 @@ class BaseMultilayerPerceptron(
             or self._optimizer.changes_each_epoch()
         )
         with_dropout = bool(dropout.any())
+        if X_val is not None:
+            validation_targets = self._validation_targets(
+                network, X_val, y_val, sample_weight_val
+            )
         # the first run is one epoch: it times an epoch, and a no-improvement
         # count carried over by a warm start may end fit after it
         epochs = 1
@@ -555,9 +562,7 @@ class BaseMultilayerPerceptron(
                         print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
                     if X_val is not None:
                         self.validation_loss_curve_.append(
-                            self._validation_loss(
-                                network, X_val, y_val, sample_weight_val
-                            )
+                            self._validation_loss(network, *validation_targets)
                         )
                     self._update_no_improvement_count(
                         early_stopping, X_val, y_val, sample_weight_val
@@ -793,6 +798,18 @@ class BaseMultilayerPerceptron(
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _accuracy(y_true, y_pred, sample_weight=None):
+    """``accuracy_score``'s value for early stopping, without its input
+    checks for labels (the estimator's own predictions, and validation labels
+    checked once per fit) and a single label per sample, unweighted: the
+    number of matches over the number of samples, the exact mean of zeros
+    and ones that accuracy_score computes (its checks, every epoch, took
+    longer than a small network's epoch). Otherwise accuracy_score itself."""
+    if sample_weight is None and np.ndim(y_true) == 1 and np.ndim(y_pred) == 1:
+        return float(np.count_nonzero(y_true == y_pred) / y_true.shape[0])
+    return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
 
 
 def _scipy_callback(on_iteration):
@@ -1072,7 +1089,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def _score(self, X, y, sample_weight=None):
         return self._score_with_function(
-            X, y, sample_weight=sample_weight, score_function=accuracy_score
+            X, y, sample_weight=sample_weight, score_function=_accuracy
         )
 
     @available_if(lambda est: est._check_solver())

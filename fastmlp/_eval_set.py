@@ -40,13 +40,23 @@ class EvalSetMixin:
             )
         return X_val, y_val, weight_val
 
-    def _validation_loss(self, network, X_val, y_val, sample_weight_val):
-        """Mean data loss (no penalty) on a validation set, in float64."""
+    def _validation_targets(self, network, X_val, y_val, sample_weight_val):
+        """``(X_val, Y_val, weights)`` for ``_validation_loss``, made once per
+        fit: the 2-D training target (binarized labels for a classifier) and
+        the sample weights (ones when not given), in the network's dtype, as
+        the loss takes them (binarizing every epoch cost more than the epoch
+        on small data)."""
         Y_val = self._training_target(y_val).reshape(X_val.shape[0], -1)
         if sample_weight_val is None:
             sample_weight_val = np.ones(X_val.shape[0])
+        weights = np.asarray(sample_weight_val, dtype=network.dtype)
+        return X_val, Y_val.astype(network.dtype), weights
+
+    def _validation_loss(self, network, X_val, Y_val, weights):
+        """Mean data loss (no penalty) on a validation set, in float64;
+        ``Y_val`` and ``weights`` from ``_validation_targets``."""
         params = self._weights(network)
-        return float(network.mean_loss(X_val, Y_val, sample_weight_val, params))
+        return float(network.mean_loss(X_val, Y_val, weights, params))
 
     def _training_target(self, y):
         """The network's target for ``y`` as the user gives it."""

@@ -365,6 +365,28 @@ def test_early_stopping(solver, estimator, weighted):
         assert fm_model.best_validation_score_ == sk_model.best_validation_score_
 
 
+def test_early_stopping_accuracy_is_accuracy_score():
+    """Early stopping scores a classifier with a lighter accuracy_score
+    (``_accuracy``): the same floats, so the same stopping epoch."""
+    from sklearn.metrics import accuracy_score
+
+    from fastmlp._estimators import _accuracy
+
+    rng = np.random.RandomState(0)
+    label_sets = (np.arange(3), np.array(["a", "b", "c"], dtype=object), [-1.0, 2.0])
+    for n in (1, 2, 3, 7, 10, 97, 1000, 4099):
+        for labels in map(np.asarray, label_sets):
+            y_true, y_pred = (labels[rng.randint(len(labels), size=n)] for _ in "tp")
+            assert _accuracy(y_true, y_pred) == accuracy_score(y_true, y_pred)
+    y_true, y_pred = rng.randint(3, size=(2, 50))
+    weights = rng.rand(50)
+    assert _accuracy(y_true, y_pred, weights) == accuracy_score(
+        y_true, y_pred, sample_weight=weights
+    )
+    Y_true, Y_pred = rng.randint(2, size=(2, 50, 3))  # multilabel: whole rows
+    assert _accuracy(Y_true, Y_pred) == accuracy_score(Y_true, Y_pred)
+
+
 @pytest.mark.parametrize("estimator", ["MLPClassifier", "MLPRegressor"])
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_warm_start(solver, estimator):
