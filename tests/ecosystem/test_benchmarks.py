@@ -213,8 +213,10 @@ def test_full_mode_tiny_subset(tmp_path):
     assert "| activation | float64 time | / relu |" in stdout
     section = result["datasets"]
     assert [r["dataset"] for r in section["rows"]] == [
-        "iris", "wine", "breast cancer", "digits"
+        "iris", "wine", "breast cancer", "digits", "breast cancer, early stopping",
+        "digits, early stopping",
     ]  # fmt: skip
+    assert section["rows"][-1]["params"] == {"early_stopping": True}
     for row in section["rows"]:
         assert row["epochs"]["fastmlp"] == row["epochs"]["scikit-learn"] <= 20
         assert set(row["median_seconds"]) == {"fastmlp", "scikit-learn"}
