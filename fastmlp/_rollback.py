@@ -14,6 +14,8 @@ rolling back keeps the last recorded one.
 import copy
 from contextlib import contextmanager
 
+import numpy as np
+
 from fastmlp._callbacks import CALLBACK_ATTRIBUTES
 from fastmlp._weights import DERIVED_ATTRIBUTES
 
@@ -42,8 +44,21 @@ class Snapshot:
 
     def __init__(self, estimator, *, deep=True, arrays=(), objects=()):
         state = {k: v for k, v in vars(estimator).items() if k not in _NOT_SNAPSHOT}
+        self._generators = []
         if deep:
-            self._attributes = copy.deepcopy(state)
+            # the estimator's own random generators stay the same objects, their
+            # state saved (a deep copy of a RandomState costs 0.23 ms, most of
+            # a small partial_fit's overhead; its state 0.03 ms); a generator
+            # the user passed as random_state is deep-copied, as everything else
+            own = [
+                value
+                for value in state.values()
+                if isinstance(value, np.random.RandomState)
+                and value is not getattr(estimator, "random_state", None)
+            ]
+            self._generators = [(value, value.get_state()) for value in own]
+            memo = {id(value): value for value in own}
+            self._attributes = copy.deepcopy(state, memo)
         else:
             self._attributes = {
                 k: list(v) if isinstance(v, list) else v for k, v in state.items()
@@ -62,6 +77,8 @@ class Snapshot:
             array[...] = saved
         for obj, saved in self._objects:
             vars(obj).update(saved)
+        for generator, saved in self._generators:
+            generator.set_state(saved)
         estimator._relink_weights()
 
 

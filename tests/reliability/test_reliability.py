@@ -247,6 +247,31 @@ def test_failed_call_keeps_every_attribute(name, cause, how, solver, monkeypatch
     assert np.isfinite(model.loss_)
 
 
+@pytest.mark.parametrize("users", [False, True])
+def test_a_failed_call_restores_the_random_generator(users, monkeypatch):
+    """The rollback keeps the estimator's own generator as the same object and
+    rewinds it (saving its state is cheaper than copying it); a generator the
+    user passed as random_state is copied as before, never rewound."""
+    X, y = _data("MLPClassifier")
+    seed = np.random.RandomState(0) if users else 0
+    model = _model("MLPClassifier", random_state=seed).partial_fit(
+        X, y, classes=np.unique(y)
+    )
+    generator = model._random_state
+    assert (generator is seed) == users
+    before = generator.get_state()
+    _FailOnCall(RuntimeError("epoch failed"), 1, after=True).install(monkeypatch)
+    with pytest.raises(RuntimeError, match="epoch failed"):
+        model.partial_fit(X, y)
+    _assert_same(before, model._random_state.get_state())
+    if users:  # the user's generator went on; the model holds the copy
+        assert model._random_state is not seed
+        after = seed.get_state()
+        assert not (np.array_equal(after[1], before[1]) and after[2:] == before[2:])
+    else:
+        assert model._random_state is generator
+
+
 @pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
 def test_failed_lbfgs_warm_start_keeps_every_attribute(name, monkeypatch):
     """An error or a KeyboardInterrupt inside L-BFGS (which scikit-learn does
