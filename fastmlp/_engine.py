@@ -17,16 +17,16 @@ threads:
   trained as ``batch_parts`` row parts (about one per ``PART_ROWS`` rows, at
   least two); each of up to ``T`` threads (the calling thread and a pool's)
   runs the whole epoch (or run of epochs) in one compiled call
-  (``train_epochs_in_parts``;
-  epochs of whole batches run in ``train_epochs``, on one thread), taking every
-  ``T``-th part and then every ``T``-th parameter range of the optimizer
-  step, the threads meeting at a barrier in compiled code after each
-  (``kernels/_atomics.py``, about a microsecond; a hand-over through Python
-  per batch cost tens of microseconds under the GIL: mid, 2 threads against
-  1, 1.11x then, 1.75x now); the parts' gradients and losses are summed in
-  part order by every thread alike (one kernel for both kinds of epoch
-  compiled 0.3-0.5 s more for every configuration's first fit, which most
-  fits never split: measured and dropped);
+  (``train_epochs_in_parts``; epochs of whole batches run in
+  ``train_epochs``, on one thread), taking every ``T``-th part and then
+  every ``T``-th parameter range of the optimizer step, the threads meeting
+  at a barrier in compiled code after each (``kernels/_atomics.py``, about
+  a microsecond; a hand-over through Python per batch cost tens of
+  microseconds under the GIL: mid, 2 threads against 1, 1.11x then, 1.75x
+  now); the parts' gradients and losses are summed in part order by every
+  thread alike (one kernel for both kinds of epoch compiled 0.3-0.5 s more
+  for every configuration's first fit, which most fits never split:
+  measured and dropped);
 - predict: row blocks of ``predict_chunk_rows`` rows, one call each (an
   input whose products are all below ``BLAS_THREADS_MIN_MACS`` makes one
   call without the one-thread limit);

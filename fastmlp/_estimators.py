@@ -512,10 +512,10 @@ class BaseMultilayerPerceptron(
             return reconstruction_attributes(self, network, params)
 
         # several epochs run in one compiled call where nothing needs Python
-        # between them (see _epochs_per_run)
+        # between them (see _epochs_per_run); a validation set (an eval_set,
+        # or early stopping's split) is scored after every epoch
         runs_several = not (
             incremental
-            or early_stopping
             or X_val is not None
             or tasks.active
             or self._optimizer.changes_each_epoch()
