@@ -15,8 +15,9 @@ threads:
 
 - training: a mini-batch of at least ``SPLIT_MIN_MACS`` multiply-adds is
   trained as ``batch_parts`` row parts (about one per ``PART_ROWS`` rows, at
-  least two); each of up to ``T`` threads (the calling thread and a pool's)
-  runs the whole epoch (or run of epochs) in one compiled call
+  least two); each of up to ``T`` threads (the calling thread and workers
+  of ``_workers``; a run under ``RUN_THREADS_MIN_MACS``: the calling thread
+  alone) runs the whole epoch (or run of epochs) in one compiled call
   (``train_epochs_in_parts``; epochs of whole batches run in
   ``train_epochs``, on one thread), taking every ``T``-th part and then
   every ``T``-th parameter range of the optimizer step, the threads meeting
@@ -34,11 +35,12 @@ threads:
   controls set it (``threadpoolctl.threadpool_limits``, ``OMP_NUM_THREADS``
   / ``OPENBLAS_NUM_THREADS``, joblib's limits inside its workers), capped by
   ``NUMBA_NUM_THREADS`` when set;
-- the threads are a Python thread pool started per run of epochs (per
-  predict), not numba's ``prange``: no compiled kernel is parallel, numba
-  never starts its thread pool, and a fork never inherits a worker. A
-  thread that fails sets the barrier's abort flag, which releases the others
-  (no hang).
+- the threads are Python threads kept waiting between calls
+  (``_workers``; a pool started per run cost about 160 us against 70 for
+  a waiting worker), not numba's ``prange``: no compiled kernel is
+  parallel, numba never starts its thread pool, and a forked child starts
+  workers of its own. A thread that fails sets the barrier's abort flag,
+  which releases the others (no hang).
 
 Measured reasons:
 
@@ -86,14 +88,13 @@ into single passes over each buffer.
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
 
 from fastmlp import _array_guard as guard
-from fastmlp import _compilation, _registry
+from fastmlp import _compilation, _registry, _workers
 
 # rows per chunk in predict: bounds its work buffer (every layer's output
 # for one chunk, at most PREDICT_CHUNK_ELEMENTS), keeps BLAS calls large
@@ -127,15 +128,29 @@ BLAS_THREADS_MIN_MACS = 65536
 # (200,), 0.84M: 0.99x / 0.92x, 1.55x / 1.24x; (100, 50), 1.41M: 0.97x /
 # 0.94x, 1.58x / 1.44x. Concurrent one-thread OpenBLAS products of this size
 # overlap (two 100 x 20 by 20 x 100 pairs at once: 1.94x the throughput of
-# one). From 1M on the second thread gives at least 1.4x here for a few
-# percent on one thread; below, 1.2-1.35x for up to 9%, and the default
-# network (20 features, (100,), binary) would compile the split epoch, 0.3 s
-# more on its first fit.
-SPLIT_MIN_MACS = 1_000_000
+# one). With several epochs per compiled call and workers kept between runs
+# (10 epochs, 20k rows, medians of 7, load 0.5-0.9): (100,) on 20 features
+# 0.95x / 0.96x on 1 thread, 1.50x / 1.33x on 2; on 30 features (0.62M)
+# 0.95x / 0.93x, 1.50x / 1.38x; on 10 (0.22M) 0.98x / 0.92x, 1.45x / 1.23x;
+# (50,) on 20 (0.21M) 0.96x / 0.92x, 1.40x / 1.22x; (32,) on 8 (58k) 0.97x
+# / 0.84x, 1.17x / 1.04x. The default MLPClassifier on 2,000 x 20: 0.91x to
+# 0.99x on 1 thread, 1.39x to 1.54x on 2. From 400k (the default network
+# on 19 features or more) the second thread gives 1.3x or more for a few
+# percent on one; the default network's first fit compiles the split epoch
+# (0.35 s more with an empty cache).
+SPLIT_MIN_MACS = 400_000
 BATCH_PARTS = 2
 PART_ROWS = 200
 PART_MIN_MACS = 2_000_000
 MAX_PARTS = 64
+# A run of epochs of fewer multiply-adds than this (rows x epochs x
+# coefficients; under about a millisecond on one thread) runs all its parts
+# on the calling thread: the parts, and so the bits, are the same on any
+# number of threads, and handing a worker so little work costs more than it
+# saves. partial_fit of the default network (20 features), time per call on
+# 1 and 2 threads: 1,000 rows (2.1M) 2.08 and 2.11 ms, 2,000 rows (4.2M)
+# 2.48 and 2.47 ms, 4,000 rows 3.20 and 2.94 ms.
+RUN_THREADS_MIN_MACS = 4_000_000
 
 
 def batch_parts(network, batch_size):
@@ -493,8 +508,7 @@ class Network:
                  out[a : a + chunk_rows])
                 for a in range(0, n_rows, chunk_rows)
             ]  # fmt: skip
-            with ThreadPoolExecutor(threads - 1) as pool:
-                on_threads(pool, predict_block, blocks, threads)
+            on_threads(_workers.pool(), predict_block, blocks, threads)
         return out
 
     def predict_chunk_rows(self):
@@ -742,7 +756,8 @@ class StochasticTrainer:
             self.params, self.grads, net.bundle, self.dropout, part_seeds,
             self._optimizer_bundle(), opt.step,
         )  # fmt: skip
-        n_threads = self.threads
+        run_macs = orders.shape[1] * seeds.shape[0] * net.n_coefs
+        n_threads = self.threads if run_macs >= RUN_THREADS_MIN_MACS else 1
         sync = np.zeros(SYNC_SIZE, dtype=np.int64)
         part_results = np.zeros((self.parts, 2))
         range_norms = np.zeros(self.parts)  # one parameter range per part
@@ -765,17 +780,16 @@ class StochasticTrainer:
         if n_threads == 1:
             step, completed = run(0)
         else:
-            with ThreadPoolExecutor(n_threads - 1) as pool:
-                jobs = []
-                try:
-                    for thread in range(1, n_threads):
-                        jobs.append(pool.submit(run, thread))
-                    step, completed = run(0)
-                except BaseException:
-                    sync[ABORT] = 1
-                    raise
-                finally:
-                    errors = [job.exception() for job in jobs]
+            pool, jobs = _workers.pool(), []
+            try:
+                for thread in range(1, n_threads):
+                    jobs.append(pool.submit(run, thread))
+                step, completed = run(0)
+            except BaseException:
+                sync[ABORT] = 1
+                raise
+            finally:
+                errors = [job.exception() for job in jobs]
             failed = [error for error in errors if error is not None]
             if failed:
                 raise failed[0]

@@ -685,6 +685,7 @@ def test_forked_child_trains_after_parent(split):
 
         if sys.argv[1] == "split":  # every batch split: fits start worker threads
             _engine.SPLIT_MIN_MACS = 0
+            _engine.RUN_THREADS_MIN_MACS = 0
             _engine.PART_ROWS = 10  # 20 parts a batch, on every allowed thread
             _engine.PART_MIN_MACS = 1
             _engine.PREDICT_CHUNK_ROWS = 64  # predict in blocks on threads too

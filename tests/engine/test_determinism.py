@@ -101,6 +101,7 @@ def test_several_epochs_per_call_train_the_model_of_one_per_call(case, monkeypat
     data = X[:120].astype(dtype)
     if params.pop("split", False):  # two row parts a batch, on two threads
         monkeypatch.setattr(_engine, "SPLIT_MIN_MACS", 0)
+        monkeypatch.setattr(_engine, "RUN_THREADS_MIN_MACS", 0)
     if params.pop("sparse", False):
         data = sp.csr_matrix(np.where(np.abs(data) > 1.0, data, 0.0))
     target = X[:120, 0] if regression else Y[:120]

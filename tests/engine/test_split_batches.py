@@ -38,6 +38,7 @@ def _problem(n, dtype, loss):
 
 def _train(monkeypatch, split, threads, solver, dtype, loss, n, batch_size, dropout):
     monkeypatch.setattr(_engine, "SPLIT_MIN_MACS", 0 if split else 10**18)
+    monkeypatch.setattr(_engine, "RUN_THREADS_MIN_MACS", 0)
     net, X, Y, weights, params = _problem(n, dtype, loss)
     optimizer = _engine.OptimizerState(
         solver, net.n_params, dtype, learning_rate_init=0.01
@@ -116,14 +117,17 @@ def test_dropout_seeds_differ_between_parts_and_batches(monkeypatch):
     assert len(set(drawn.tolist())) == 8 and (drawn >= 0).all()
 
 
-def test_small_networks_train_whole_batches():
+def test_which_networks_split_their_batches():
     net = _engine.Network([20, 100, 1], ["relu"], "log_loss", np.float64)
-    assert _engine.batch_parts(net, 200) == 1  # the small benchmark
+    assert _engine.batch_parts(net, 200) == 2  # the small benchmark: 420k
+    assert _engine.batch_parts(net, 190) == 1  # under 400k multiply-adds
+    few_features = _engine.Network([10, 100, 1], ["relu"], "log_loss", np.float64)
+    assert _engine.batch_parts(few_features, 200) == 1
     regression = _engine.Network(
         [50, 64, 64, 1], ["relu"] * 2, "squared_error", np.float64
     )
     assert _engine.batch_parts(regression, 200) == 2  # the regression benchmark
-    assert _engine.batch_parts(regression, 100) == 1
+    assert _engine.batch_parts(regression, 40) == 1
     wide = _engine.Network([784, 512, 512, 10], ["relu"] * 2, "log_loss", np.float64)
     assert _engine.batch_parts(wide, 200) == 2
 
@@ -143,6 +147,7 @@ def test_a_failing_thread_fails_the_fit_and_keeps_the_fitted_model(
     from fastmlp import MLPClassifier
 
     monkeypatch.setattr(_engine, "SPLIT_MIN_MACS", 0)
+    monkeypatch.setattr(_engine, "RUN_THREADS_MIN_MACS", 0)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(90, 5))
     y = rng.integers(0, 3, 90)
@@ -182,6 +187,7 @@ def test_concurrent_fits_with_split_batches_match_sequential_ones(monkeypatch):
     from fastmlp import MLPRegressor
 
     monkeypatch.setattr(_engine, "SPLIT_MIN_MACS", 0)
+    monkeypatch.setattr(_engine, "RUN_THREADS_MIN_MACS", 0)
     rng = np.random.default_rng(3)
     X = rng.normal(size=(300, 8))
     y = X @ rng.normal(size=8) + 0.1 * rng.normal(size=300)

@@ -28,6 +28,7 @@ THREADS = (1, 2, 3, 4, 8)
 def many_parts(monkeypatch):
     """Batches of 50 rows in 6 parts (50 // 8); predict in blocks of 32 rows."""
     monkeypatch.setattr(_engine, "SPLIT_MIN_MACS", 0)
+    monkeypatch.setattr(_engine, "RUN_THREADS_MIN_MACS", 0)
     monkeypatch.setattr(_engine, "PART_ROWS", 8)
     monkeypatch.setattr(_engine, "PART_MIN_MACS", 1)
     monkeypatch.setattr(_engine, "PREDICT_CHUNK_ROWS", 32)
@@ -50,7 +51,8 @@ def _weights(model):
 def test_batch_parts_depend_on_the_network_and_batch_size_only():
     wide = _engine.Network([784, 512, 512, 10], ["relu"] * 2, "log_loss", np.float64)
     small = _engine.Network([20, 100, 1], ["relu"], "binary_log_loss", np.float64)
-    assert _engine.batch_parts(small, 200) == 1  # too few multiply-adds
+    assert _engine.batch_parts(small, 200) == 2
+    assert _engine.batch_parts(small, 100) == 1  # too few multiply-adds
     assert _engine.batch_parts(wide, 200) == 2  # batches of 200: as before
     assert _engine.batch_parts(wide, 64) == 2
     assert _engine.batch_parts(wide, 1000) == 5  # 200 rows a part
@@ -157,6 +159,44 @@ def test_parts_run_on_as_many_threads_as_allowed(many_parts, monkeypatch, thread
         model.fit(X, y)
     assert len(epochs_in_parts) == len(set(epochs_in_parts)) == min(threads, 6)
     assert threading.get_ident() in epochs_in_parts
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_short_run_of_epochs_stays_on_the_calling_thread(many_parts, monkeypatch):
+    """A run under ``RUN_THREADS_MIN_MACS`` multiply-adds trains all its
+    parts here: the same parts as on 4 threads, so the same bits."""
+
+    def fit():
+        model = MLPClassifier(
+            hidden_layer_sizes=(9,), batch_size=50, max_iter=3, random_state=0
+        )
+        with threadpool_limits(limits=4, user_api="blas"):
+            model.fit(*_data(np.float64, False))
+        return model.coefs_ + model.intercepts_
+
+    on_threads = record_calling_threads(monkeypatch, "train_epochs_in_parts")
+    threaded = fit()
+    assert len(set(on_threads)) == 4
+    monkeypatch.setattr(_engine, "RUN_THREADS_MIN_MACS", 10**12)
+    alone = record_calling_threads(monkeypatch, "train_epochs_in_parts")
+    assert all(np.array_equal(a, b) for a, b in zip(threaded, fit()))
+    assert set(alone) == {threading.get_ident()}
+
+
+def test_worker_threads_are_kept_between_calls(many_parts, monkeypatch):
+    """Fits and predicts hand their parts to one pool of waiting workers
+    instead of starting threads each time (``fastmlp._workers``)."""
+    epochs_in_parts = record_calling_threads(monkeypatch, "train_epochs_in_parts")
+    X, y = _data(np.float64, False)
+    model = MLPClassifier(hidden_layer_sizes=(9,), batch_size=50, max_iter=1)
+    with threadpool_limits(limits=2, user_api="blas"):
+        with pytest.warns(Warning):  # not converged
+            for seed in range(3):
+                model.set_params(random_state=seed).fit(X, y)
+    workers = set(epochs_in_parts) - {threading.get_ident()}
+    assert len(epochs_in_parts) == 6 and len(workers) == 1
+    (name,) = [t.name for t in threading.enumerate() if t.ident in workers]
+    assert name.startswith("fastmlp_")
 
 
 def test_predict_blocks_run_on_as_many_threads_as_allowed(many_parts, monkeypatch):
