@@ -67,11 +67,17 @@ def check_input(network, X):
     check_array(indptr, "CSR indptr", np.int64, min_size=1)
     if indptr.ndim != 1 or data.ndim != 1:
         _fail("CSR arrays that are not 1-D")
-    if indptr[0] != 0 or indptr[-1] != data.shape[0] or np.any(np.diff(indptr) < 0):
+    check_csr_indices(indices, indptr, data.shape[0], n_features)
+    return indptr.shape[0] - 1
+
+
+def check_csr_indices(indices, indptr, n_stored, n_features):
+    """CSR index arrays by value: ``indptr`` runs from 0 to ``n_stored`` in
+    order, every column index lies in ``[0, n_features)``."""
+    if indptr[0] != 0 or indptr[-1] != n_stored or np.any(np.diff(indptr) < 0):
         _fail("a CSR indptr that does not run from 0 to len(data) in order")
     if indices.size and (indices.min() < 0 or indices.max() >= n_features):
         _fail(f"CSR column indices outside [0, {n_features})")
-    return indptr.shape[0] - 1
 
 
 def check_targets(network, Y, sample_weight, n_rows):

@@ -315,15 +315,42 @@ def read_only(array, dtype=None):
 
 def as_engine_input(X, dtype=None):
     """X as the compiled kernels take it: C-ordered array or CSR tuple,
-    read-only (see ``read_only``)."""
+    read-only (see ``read_only``).
+
+    A sparse X whose dense array would take no more memory than the CSR
+    arrays the kernels read (values and 64-bit column indices: at least half
+    its entries stored in float64, a third in float32) is made dense: the
+    dense kernels are faster from about a quarter (``dense_is_smaller``).
+    """
     if sp.issparse(X):
         X = sp.csr_matrix(X)
+        if dense_is_smaller(X, dtype):
+            guard.check_csr_indices(X.indices, X.indptr, X.nnz, X.shape[1])
+            return read_only(X.toarray(), dtype)
         return (
             read_only(X.data, dtype),
             read_only(X.indices, np.int64),
             read_only(X.indptr, np.int64),
         )
     return read_only(X, dtype)
+
+
+def dense_is_smaller(X, dtype=None):
+    """Whether the sparse matrix ``X`` as a dense array of ``dtype`` (its
+    own when None) takes no more memory than its CSR values and int64
+    column indices.
+
+    Then the engine trains and predicts on the dense array: the same
+    results as for the dense input, and faster. CSR fits (10,000 rows, 3
+    epochs, medians of 5) over dense fits of the same data, float64 /
+    float32: 20 features, (100,): density 0.2 1.02 / 1.12, 0.3 1.13 /
+    1.14, 0.5 1.32 / 1.32, 1.0 1.69 / 1.77; 200 features, (128,): 0.1 0.59
+    / 0.66, 0.2 0.86 / 0.91, 0.3 1.13 / 1.16, 0.5 1.67 / 1.66, 1.0 2.73 /
+    2.62; 1,000 features: 0.2 0.86 / 0.91, 0.3 1.14 / 1.26, 0.5 1.75 /
+    1.84, 1.0 2.99 / 3.23.
+    """
+    itemsize = np.dtype(X.dtype if dtype is None else dtype).itemsize
+    return X.nnz * (itemsize + 8) >= itemsize * X.shape[0] * X.shape[1]
 
 
 def _row_block(X, start, stop):

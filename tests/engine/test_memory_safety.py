@@ -179,13 +179,17 @@ def test_guard_checks_the_split_epochs_shared_arrays():
             )
 
 
-def test_guard_checks_csr_indices_by_value():
+@pytest.mark.parametrize("density", [1.0, 0.2], ids=["made dense", "csr"])
+def test_guard_checks_csr_indices_by_value(density):
     net = _network()
-    X_csr = sp.csr_matrix(X)
+    mostly_zero = np.where(np.arange(X.size).reshape(X.shape) % 5 == 0, X, 0.0)
+    dense = X if density == 1.0 else mostly_zero
+    assert _engine.dense_is_smaller(sp.csr_matrix(dense)) == (density == 1.0)
+    X_csr = sp.csr_matrix(dense)
     X_csr.indices[3] = 7  # a column the network does not have
     with pytest.raises(_array_guard.EngineArrayError, match="column indices"):
         net.predict(X_csr, np.zeros(net.n_params))
-    X_csr = sp.csr_matrix(X)
+    X_csr = sp.csr_matrix(dense)
     X_csr.indptr[2] = 10_000
     with pytest.raises(_array_guard.EngineArrayError, match="indptr"):
         net.predict(X_csr, np.zeros(net.n_params))

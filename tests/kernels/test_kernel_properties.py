@@ -352,12 +352,13 @@ def test_network_predict(problem, layout, chunk, sparse):
     coefs, intercepts = net.unpack(params)
     _, acts = reference.mlp_forward_per_layer(x, coefs, intercepts, hidden, output)
     X = sp.csr_matrix(x) if sparse else _laid_out(x, layout)
-    saved = _engine.PREDICT_CHUNK_ROWS
+    saved = _engine.PREDICT_CHUNK_ROWS, _engine.dense_is_smaller
     _engine.PREDICT_CHUNK_ROWS = chunk
+    _engine.dense_is_smaller = lambda X, dtype=None: False  # the CSR kernels
     try:
         predicted = net.predict(X, params)
     finally:
-        _engine.PREDICT_CHUNK_ROWS = saved
+        _engine.PREDICT_CHUNK_ROWS, _engine.dense_is_smaller = saved
     _assert_close(predicted, acts[-1], x.dtype.type)
 
 
