@@ -26,7 +26,7 @@ threads:
   microseconds under the GIL: mid, 2 threads against 1, 1.11x then, 1.75x
   now); the parts' gradients and losses are summed in part order by every
   thread alike (one kernel for both kinds of epoch compiled 0.3-0.5 s more
-  for every configuration's first fit, which most fits never split:
+  for every configuration's first fit, which many fits never split:
   measured and dropped);
 - predict: row blocks of ``predict_chunk_rows`` rows, one call each (an
   input whose products are all below ``BLAS_THREADS_MIN_MACS`` makes one
@@ -65,10 +65,11 @@ Measured reasons:
   parts of a batch in one parallel loop (2 cores, load 4-5): the loop's cold
   compile took 7.8 and 8.1 s of CPU with ``parallel=True`` against 4.9 and
   5.3 s without (+2.8 s, +55%); a parallel region costs 2-4 us to enter, a
-  hand-over to this pool's thread 11-58 us (the benchmark's thread section
-  measures it), which on a split batch (at least ``SPLIT_MIN_MACS``, over
-  1 ms of work) is at most a few percent; on one thread the compiled loop
-  saved about 30 us per part (the Python call of ``part_gradient``). On 2
+  hand-over to a pool's thread 11-58 us (the benchmark's thread section
+  measures it), once per run of epochs now (``RUN_THREADS_MIN_MACS``, a
+  millisecond of work or more): at most a few percent; on one thread the
+  compiled loop saved about 30 us per part (the Python call of
+  ``part_gradient``). On 2
   threads of a machine oversubscribed by other work (load 6.5 on 2 cores)
   tbb degraded better: mid 1.02x against one thread, the pool 0.81x (a
   2-part split of small and regression, which the engine did not split then:
@@ -104,6 +105,12 @@ PREDICT_CHUNK_ELEMENTS = 1 << 22
 # the thread setting (OpenBLAS threads a product from m*n*k >= 4 * 65536), so
 # a predict whose products are all smaller skips the one-thread limit.
 BLAS_THREADS_MIN_MACS = 65536
+
+# A sparse input is trained and predicted as a dense array when that array
+# takes no more memory than its CSR arrays (``dense_is_smaller``), up to
+# this size: a larger one keeps the CSR kernels, whose arrays the input
+# already holds.
+DENSE_INPUT_MAX_BYTES = 1 << 30
 
 # Split mini-batches (see the thread policy). A mini-batch of at least
 # SPLIT_MIN_MACS multiply-adds per layer pass (rows x coefficients) is split
@@ -199,9 +206,14 @@ def on_threads(pool, function, arguments, n_threads):
                 state["failed"] = True
                 raise
 
-    jobs = [pool.submit(work) for _ in range(min(n_threads, n_calls) - 1)]
+    jobs = []
     try:
+        for _ in range(min(n_threads, n_calls) - 1):
+            jobs.append(pool.submit(work))
         work()
+    except BaseException:
+        state["failed"] = True  # a worker that failed to start: stop taking
+        raise
     finally:
         errors = []
         for job in jobs:
@@ -317,16 +329,16 @@ def as_engine_input(X, dtype=None):
     """X as the compiled kernels take it: C-ordered array or CSR tuple,
     read-only (see ``read_only``).
 
-    A sparse X whose dense array would take no more memory than the CSR
-    arrays the kernels read (values and 64-bit column indices: at least half
-    its entries stored in float64, a third in float32) is made dense: the
-    dense kernels are faster from about a quarter (``dense_is_smaller``).
+    A sparse X dense enough (``dense_is_smaller``) is made dense, after its
+    index arrays are checked: the dense kernels are faster from about a
+    quarter of the entries stored.
     """
     if sp.issparse(X):
         X = sp.csr_matrix(X)
         if dense_is_smaller(X, dtype):
-            guard.check_csr_indices(X.indices, X.indptr, X.nnz, X.shape[1])
-            return read_only(X.toarray(), dtype)
+            n_stored = X.data.shape[0]
+            guard.check_csr_indices(X.indices, X.indptr, n_stored, X.shape[1])
+            return read_only(X.astype(dtype or X.dtype, copy=False).toarray())
         return (
             read_only(X.data, dtype),
             read_only(X.indices, np.int64),
@@ -338,10 +350,14 @@ def as_engine_input(X, dtype=None):
 def dense_is_smaller(X, dtype=None):
     """Whether the sparse matrix ``X`` as a dense array of ``dtype`` (its
     own when None) takes no more memory than its CSR values and int64
-    column indices.
+    column indices (at least half its entries stored in float64, a third
+    in float32), and at most ``DENSE_INPUT_MAX_BYTES``.
 
     Then the engine trains and predicts on the dense array: the same
-    results as for the dense input, and faster. CSR fits (10,000 rows, 3
+    results as for the dense input, and faster. The CSR path copies int32
+    column indices (scipy's usual) to int64 itself, so the dense array
+    takes at most twice that copy's memory (a float64 X with half its
+    entries stored) and as much for a fully stored one. CSR fits (10,000 rows, 3
     epochs, medians of 5) over dense fits of the same data, float64 /
     float32: 20 features, (100,): density 0.2 1.02 / 1.12, 0.3 1.13 /
     1.14, 0.5 1.32 / 1.32, 1.0 1.69 / 1.77; 200 features, (128,): 0.1 0.59
@@ -350,7 +366,8 @@ def dense_is_smaller(X, dtype=None):
     1.84, 1.0 2.99 / 3.23.
     """
     itemsize = np.dtype(X.dtype if dtype is None else dtype).itemsize
-    return X.nnz * (itemsize + 8) >= itemsize * X.shape[0] * X.shape[1]
+    dense_bytes = itemsize * X.shape[0] * X.shape[1]
+    return dense_bytes <= min(X.nnz * (itemsize + 8), DENSE_INPUT_MAX_BYTES)
 
 
 def _row_block(X, start, stop):

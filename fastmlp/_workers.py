@@ -14,7 +14,9 @@ worker of its own, one that is waiting or a new one. (A
 guarantee that: it counts a worker idle before the worker has finished, and
 may queue a task behind a busy one: two tasks of one epoch queued so would
 wait for each other.) Idle workers wait on their queues and take no CPU;
-they are daemon threads, so they never hold up the interpreter's exit.
+a worker idle for ``IDLE_SECONDS`` ends, so that a burst of concurrent
+calls leaves no threads behind for good; they are daemon threads, so they
+never hold up the interpreter's exit.
 
 A child process started with ``fork`` has none of its parent's workers: it
 starts its own on first use.
@@ -25,6 +27,10 @@ import os
 import queue
 import threading
 from concurrent.futures import Future
+
+# a worker waiting longer than this for a task ends (the next call starts a
+# new one, about 100 microseconds)
+IDLE_SECONDS = 60.0
 
 
 class WorkerPool:
@@ -53,7 +59,14 @@ class WorkerPool:
 
     def _work(self, tasks):
         while True:
-            future, function, args = tasks.get()
+            try:
+                future, function, args = tasks.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if tasks in self._idle:  # nobody is handing it a task
+                        self._idle.remove(tasks)
+                        return
+                continue  # taken from the idle list just now: its task comes
             error = result = None
             if future.set_running_or_notify_cancel():  # not cancelled
                 try:

@@ -24,6 +24,7 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 # the default, specialized loops and that both give the same bits.
 os.environ.setdefault("FASTMLP_KERNELS", "all")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import sklearn  # noqa: E402
 from sklearn.utils.fixes import parse_version  # noqa: E402
@@ -103,3 +104,14 @@ def record_calling_threads(monkeypatch, name, before_call=None):
 
     monkeypatch.setattr(network, name, recorded)
     return threads
+
+
+def mostly_zero(X):
+    """``X`` with three entries in four set to zero (a fixed pattern, a
+    quarter of every row and column kept): a CSR matrix of it is sparse
+    enough for fastmlp's CSR kernels, where a denser one is trained as a
+    dense array (``fastmlp._engine.dense_is_smaller``)."""
+    X = np.asarray(X)
+    rows, columns = X.shape
+    keep = np.add.outer(np.arange(rows), 3 * np.arange(columns)) % 4 == 0
+    return np.where(keep, X, 0).astype(X.dtype)

@@ -23,6 +23,7 @@ import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import mostly_zero
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
@@ -134,7 +135,7 @@ def test_grid_search_n_jobs_same_as_serial(n_jobs, serial_search):
 @pytest.mark.parametrize("n_jobs", [-1, 2])
 def test_cross_val_score_n_jobs_same_as_serial(n_jobs):
     model = MLPRegressor(solver="sgd", max_iter=20, random_state=0)
-    X = sp.csr_matrix(X_REG)
+    X = sp.csr_matrix(mostly_zero(X_REG))
     cv = KFold(4, shuffle=True, random_state=0)
     serial = cross_val_score(model, X, Y_REG, cv=cv, n_jobs=1)
     parallel = cross_val_score(model, X, Y_REG, cv=cv, n_jobs=n_jobs)
@@ -314,10 +315,7 @@ def _memmap(array, path):
 
 def _input_kinds(X, tmp_path, dtype):
     X = X.astype(dtype)
-    # a quarter of the entries: sparse enough for the CSR kernels (a denser
-    # CSR input is trained as a dense array)
-    quarter = np.add.outer(np.arange(X.shape[0]), 3 * np.arange(X.shape[1])) % 4
-    sparse = np.where(quarter == 0, X, 0.0)
+    sparse = mostly_zero(X)  # for the CSR kernels
     return {
         "read-only array": _read_only(X),
         "read-only memmap": _memmap(X, tmp_path / "X.npy"),
@@ -629,8 +627,8 @@ TASKS = [
 def task(i):
     cls, solver, sparse = TASKS[i]
     X, y = (Xc, yc) if cls is MLPClassifier else (Xr, yr)
-    if sparse:
-        X = sp.csr_matrix(X)
+    if sparse:  # a quarter stored: the CSR kernels
+        X = sp.csr_matrix(X * (np.arange(X.size).reshape(X.shape) % 4 == 1))
     model = cls(hidden_layer_sizes=(32,), solver=solver, max_iter=15,
                 random_state=i).fit(X, y)
     predicted = model.predict_proba(X) if cls is MLPClassifier else model.predict(X)
@@ -755,7 +753,9 @@ def test_multiprocessing_fork_pool_trains():
 
         def fit(seed):
             warnings.simplefilter("ignore")
-            data = sp.csr_matrix(X) if seed % 2 else X
+            # a quarter stored: the CSR kernels
+            quarter = X * (np.arange(X.size).reshape(X.shape) % 4 == 1)
+            data = sp.csr_matrix(quarter) if seed % 2 else X
             model = MLPClassifier(hidden_layer_sizes=(32,), max_iter=10,
                                   solver=("adam", "sgd", "lbfgs")[seed % 3],
                                   random_state=seed)

@@ -149,6 +149,19 @@ def test_warmup_compiles_what_a_fit_of_that_configuration_needs(fresh_state):
     )
 
 
+def test_warmup_for_sparse_input_compiles_the_csr_kernels(fresh_state):
+    argv = ["warmup", "--dtypes", "float32", "--inputs", "csr", "--losses"]
+    argv += ["squared_error", "--solvers", "adam", "--quiet"]
+    assert fastmlp_main(argv) == 0
+    for epoch in ("train_epochs", "train_epochs_in_parts"):
+        key = (epoch, "relu", "squared_error", "float32", "csr", "adam")
+        assert key in _compilation._ready
+    assert ("predict", "relu", "squared_error", "float32", "csr") in (
+        _compilation._ready
+    )
+    assert not any("dense" in key for key in _compilation._ready)
+
+
 def test_warmup_rejects_unknown_names(capsys):
     with pytest.raises(SystemExit):
         fastmlp_main(["warmup", "--activations", "relux"])

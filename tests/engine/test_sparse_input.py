@@ -22,9 +22,18 @@ def test_dense_when_the_dense_array_takes_no_more_memory():
     assert not _engine.dense_is_smaller(_stored(33, np.float32))
     # the network's dtype decides, not the matrix's
     assert _engine.dense_is_smaller(_stored(34, np.float64), np.float32)
+    assert _engine.as_engine_input(_stored(34, np.float64), np.float32).dtype == (
+        np.float32
+    )
     assert isinstance(_engine.as_engine_input(_stored(50, np.float64)), np.ndarray)
     data, indices, indptr = _engine.as_engine_input(_stored(49, np.float64))
     assert data.size == 49 and indices.dtype == np.int64 and indptr.size == 11
+
+
+def test_sparse_input_over_the_size_cap_keeps_the_csr_kernels(monkeypatch):
+    monkeypatch.setattr(_engine, "DENSE_INPUT_MAX_BYTES", 799)  # 10 x 10 float64
+    assert not _engine.dense_is_smaller(_stored(100, np.float64))
+    assert _engine.dense_is_smaller(_stored(100, np.float32))  # 400 bytes
 
 
 def _data(dtype, stored_fraction):

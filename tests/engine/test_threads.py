@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from conftest import record_calling_threads
 from threadpoolctl import threadpool_limits
 
-from fastmlp import MLPClassifier, MLPRegressor, _engine
+from fastmlp import MLPClassifier, MLPRegressor, _engine, _workers
 from fastmlp.kernels import network as network_kernels
 
 THREADS = (1, 2, 3, 4, 8)
@@ -159,6 +159,47 @@ def test_parts_run_on_as_many_threads_as_allowed(many_parts, monkeypatch, thread
         model.fit(X, y)
     assert len(epochs_in_parts) == len(set(epochs_in_parts)) == min(threads, 6)
     assert threading.get_ident() in epochs_in_parts
+
+
+def test_worker_pool_gives_every_task_a_worker_at_once():
+    """Tasks that wait for each other (as a split epoch's do at its barrier)
+    all run at once, each on a worker of its own; a later task reuses one."""
+    pool = _workers.WorkerPool()
+    meeting = threading.Barrier(4)  # 3 tasks and this thread
+
+    def meet():
+        meeting.wait(10)  # a task queued behind another would break it
+        return threading.get_ident()
+
+    jobs = [pool.submit(meet) for _ in range(3)]
+    meeting.wait(10)
+    workers = {job.result(10) for job in jobs}
+    assert len(workers) == 3 and threading.get_ident() not in workers
+    later = {pool.submit(threading.get_ident).result(10) for _ in range(5)}
+    assert len(later) == 1 and later <= workers
+
+
+def test_worker_pool_reports_errors_and_keeps_the_worker():
+    pool = _workers.WorkerPool()
+
+    def fail():
+        raise _Failure("task failed")
+
+    first = pool.submit(threading.get_ident).result(10)
+    failed = pool.submit(fail)
+    assert isinstance(failed.exception(10), _Failure)
+    assert pool.submit(threading.get_ident).result(10) == first
+
+
+def test_idle_workers_end(monkeypatch):
+    monkeypatch.setattr(_workers, "IDLE_SECONDS", 0.05)
+    pool = _workers.WorkerPool()
+    ident = pool.submit(threading.get_ident).result(10)
+    deadline = time.monotonic() + 10
+    while any(t.ident == ident for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the idle worker did not end"
+        time.sleep(0.01)
+    assert pool.submit(lambda: 7).result(10) == 7  # a new worker
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -10,6 +10,7 @@ import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import mostly_zero
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 
@@ -31,7 +32,7 @@ CASES = {
     "classifier, sparse, sgd": (
         MLPClassifier,
         {"solver": "sgd", "early_stopping": True},
-        sp.csr_matrix(X_CLF),
+        sp.csr_matrix(mostly_zero(X_CLF)),  # the CSR kernels
         Y_CLF,
     ),
     "classifier, float32, lbfgs, string labels": (
@@ -44,7 +45,7 @@ CASES = {
     "regressor, sparse, adam": (
         MLPRegressor,
         {"solver": "adam"},
-        sp.csr_matrix(X_REG),
+        sp.csr_matrix(mostly_zero(X_REG)),
         Y_REG,
     ),
     "regressor, float32, sgd": (
