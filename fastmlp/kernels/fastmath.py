@@ -456,17 +456,31 @@ _F_TANH = tuple(_F(c) for c in _F_TANH)
 
 
 @_float64
+def _exp_tanh32(y):
+    """e**y for y in [0, 20] (tanh's far branch): exp32 without its clamps
+    and special values, scaled in one step (the result stays normal)."""
+    n = y * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
+    r = (y - n * _F_LN2_HI) - n * _F_LN2_LO
+    c = _F_C
+    p = c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (
+        c[4] + r * (c[5] + r * (c[6] + r * c[7]))))))
+    return p * _from_bits32((np.int32(n) + np.int32(127)) << np.int32(23))
+
+
+@_float64
 def _tanh32(x):
-    # near 0 a polynomial, from atanh(1/2) on 1 - 2 / (t + 2), t = expm1(2a),
-    # all in float32: within 1.4 ulp, where t / (t + 2) near 0 in float32
-    # reached 2.2 ulp (and finishing in float64 cost a third more time)
+    # near 0 a polynomial, from atanh(1/2) on 1 - 2 / (e + 1), e = e**(2a),
+    # all in float32: within 1.6 ulp (the result is at least 1/2 there, so
+    # exp's error shrinks by e / (e + 1) * (1 - tanh) and the cancellation
+    # that expm1 guards against never happens; expm1 cost 0.66 against 0.46
+    # ns per element); t / (t + 2) near 0 in float32 reached 2.2 ulp
     a = abs(x)
-    t = _expm1_32(_F(2.0) * a if a < _F(10.0) else _F(20.0))
+    e = _exp_tanh32(_F(2.0) * a if a < _F(10.0) else _F(20.0))
     z = a * a
     c = _F_TANH
     p = c[0] + z * (c[1] + z * (c[2] + z * (c[3] + z * c[4])))
     near = a + a * (z * p)
-    far = _F(1.0) - _F(2.0) / (t + _F(2.0))
+    far = _F(1.0) - _F(2.0) / (e + _F(1.0))
     result = np.copysign(near if a < _F(_ATANH_HALF) else far, x)
     return result if a >= _F_TINY else x
 
