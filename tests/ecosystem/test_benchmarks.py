@@ -305,3 +305,22 @@ def test_first_use_refuses_an_unknown_library():
         [sys.executable, str(script), "torch"], capture_output=True, text=True
     )
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_column_blocks_probe_tiny(tmp_path):
+    """benchmarks/column_blocks.py (for a machine with many cores): every
+    (blocks, threads) pair with threads <= blocks and <= cores, both dtypes."""
+    path = tmp_path / "blocks.json"
+    script = SCRIPT.with_name("column_blocks.py")
+    command = [sys.executable, str(script), "--tiny", "--repeats", "1"]
+    command += ["--threads", "1,2,64", "--blocks", "1,2,4", "--json", str(path)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
+    section = json.loads(path.read_text())
+    for dtype in ("float64", "float32"):
+        rows = section["dtypes"][dtype]
+        pairs = [(row["blocks"], row["threads"]) for row in rows]
+        threads = [t for t in (1, 2, 64) if t <= section["cores"]]
+        assert pairs == [(b, t) for b in (1, 2, 4) for t in threads if t <= b]
+        assert rows[0]["speedup"] == 1.0 and rows[0]["same_bits"] is True
+        assert all(row["median_seconds"] > 0 for row in rows)
+    assert "| B | T | ms | speed-up | same bits |" in out.stdout
