@@ -456,18 +456,6 @@ _F_TANH = tuple(_F(c) for c in _F_TANH)
 
 
 @_float64
-def _exp_tanh32(y):
-    """e**y for y in [0, 20] (tanh's far branch): exp32 without its clamps
-    and special values, scaled in one step (the result stays normal)."""
-    n = y * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
-    r = (y - n * _F_LN2_HI) - n * _F_LN2_LO
-    c = _F_C
-    p = c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (
-        c[4] + r * (c[5] + r * (c[6] + r * c[7]))))))
-    return p * _from_bits32((np.int32(n) + np.int32(127)) << np.int32(23))
-
-
-@_float64
 def _tanh32(x):
     # near 0 a polynomial, from atanh(1/2) on 1 - 2 / (e + 1), e = e**(2a),
     # all in float32: within 1.6 ulp (the result is at least 1/2 there, so
@@ -475,7 +463,7 @@ def _tanh32(x):
     # that expm1 guards against never happens; expm1 cost 0.66 against 0.46
     # ns per element); t / (t + 2) near 0 in float32 reached 2.2 ulp
     a = abs(x)
-    e = _exp_tanh32(_F(2.0) * a if a < _F(10.0) else _F(20.0))
+    e = _exp32_hi_lo(_F(2.0) * a if a < _F(10.0) else _F(20.0), _F(0.0))
     z = a * a
     c = _F_TANH
     p = c[0] + z * (c[1] + z * (c[2] + z * (c[3] + z * c[4])))
@@ -548,9 +536,10 @@ _F_RA, _F_SA, _F_RB, _F_SB = (tuple(_F(c) for c in t) for t in (_RA, _SA, _RB, _
 
 @_float64
 def _exp32_hi_lo(hi, lo):
-    """exp(hi + lo) in float32 for hi + lo in about [-84.5, 0] (erf's tail and
-    the normal density up to |x| = 13): ``lo`` carries the argument's extra
-    bits; the result is normal, so one exact scaling by 2**n rebuilds it."""
+    """exp(hi + lo) in float32 for hi + lo in about [-84.5, 88] (erf's tail,
+    the normal density up to |x| = 13, tanh's far branch on [1.1, 20]):
+    ``lo`` carries the argument's extra bits; the result is normal, so one
+    exact scaling by 2**n rebuilds it. No clamps or special values."""
     n = (hi + lo) * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
     r = (hi - n * _F_LN2_HI) + (lo - n * _F_LN2_LO)
     c = _F_C
