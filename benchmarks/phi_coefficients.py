@@ -6,29 +6,35 @@ that ``fastmath.py`` holds. Both dtypes approximate Mills' ratio
 M(u) = (1 - Phi(u)) / phi(u) of ``u = |x|``, so that 1 - Phi(u) = phi(u) M(u)
 takes its exp from the density, which gelu's derivative needs anyway.
 
-- float64 (``_normal_cdf_pdf64``): one polynomial of degree 26 in
-  ``t = u / 8.3`` on [0, 8.3], fitted by least squares weighted by phi(u)
-  (at ``3 * degree + 60`` Chebyshev points, in 50-digit arithmetic): the
-  error of 1 - Phi = phi M is what must stay small, and phi falls from 0.4
-  at 0 to 1e-15 at 8.3, where Phi rounds to 1. Evaluated by Horner's rule in
-  ``t`` (the coefficients grow to 1e8, but their rounding is weighted by
-  phi too), it stays within 2.3e-16 of Phi over the whole line; one
-  polynomial and no per-element choice of coefficients.
-- float32 (``_normal_cdf_pdf32``): M interpolated at the ``degree + 1``
-  Chebyshev nodes of [0, 3.6) and [3.6, 13], degree 14, written as
-  polynomials in ``s = (u - center) / half_width``, ``s`` in [-1, 1]: within
-  1.6e-9 and 6.2e-9 of M (relative), so Phi keeps a relative error deep into
-  the tail.
+- float64 (``_normal_cdf_pdf64``): 1 - Phi(u) = e (1/2 + t A(t) / B(t)),
+  e = exp(-u**2 / 2), ``t = u / 8.3`` on [0, 8.3] (phi(u) M(0) = e / 2
+  exactly, so near 0, where 1 - Phi is about 1/2, only exp's rounding is
+  left), A of degree 6 and B of degree 7, B(0) = 1, fitted by Sanathanan and
+  Koerner's iteration (``rational_least_squares``) weighted by phi(u) t at
+  400 Chebyshev points, in 50-digit arithmetic: the error of 1 - Phi is what
+  must stay small, and phi falls from 0.4 at 0 to 1e-15 at 8.3, where Phi
+  rounds to 1. The fit is within 4e-18 of 1 - Phi; A's coefficients are all
+  negative and B's positive, so nothing cancels in their evaluation. One
+  rational function (14 multiply-adds and a division, where the polynomial
+  of degree 26 it replaces took 26 multiply-adds), no per-element choice of
+  coefficients.
+- float32 (``_normal_cdf_pdf32``): M(u) = P(t) / Q(t), ``t = u / 13`` on
+  [0, 13], P of degree 4 and Q of degree 5, Q(0) = 1, fitted by the same
+  iteration for M's relative error at 300 Chebyshev points: within 5.8e-9 of
+  M (1.4e-8 with the coefficients rounded to float32), so Phi keeps a
+  relative error deep into the tail; all coefficients positive. (It replaces
+  a pair of polynomials of degree 14 picked per element by selects: gelu's
+  forward 0.93 -> 0.64 ns per element.)
 
 The coefficients, exact to 50 digits, are rounded to the table's dtype.
 """
 
 import mpmath
 
-#: float64: (table name, end of [0, end], degree)
-FLOAT64_TABLE = ("_MILLS", 8.3, 26)
-#: float32: (table name, intervals, degree)
-FLOAT32_TABLES = ("_F_MILLS", ((0.0, 3.6), (3.6, 13.0)), 14)
+#: float64: (table names, end of [0, end], coefficients of A, of B)
+FLOAT64_TABLES = (("_MILLS_A", "_MILLS_B"), 8.3, 7, 8)
+#: float32: (table names, end of [0, end], coefficients of P, of Q)
+FLOAT32_TABLES = (("_F_MILLS_P", "_F_MILLS_Q"), 13.0, 5, 6)
 
 
 def mills(u):
@@ -77,24 +83,58 @@ def least_squares(points, basis, function, weight):
     return [solution[j] for j in range(len(basis))]
 
 
-def weighted_mills_monomials(end, degree):
-    """Mills' ratio on ``[0, end]`` as monomial coefficients in ``t = u /
-    end`` (degree 0 first): the least-squares fit weighted by phi(u), so
-    that phi(u) M(u) = 1 - Phi(u) has a small absolute error."""
-    end = mpmath.mpf(end)
-    points = chebyshev_points(end, 3 * degree + 60)
-    # fitted in the Chebyshev basis of s = 2t - 1, then written in t
-    basis = [
-        (lambda u, j=j: mpmath.chebyt(j, 2 * u / end - 1)) for j in range(degree + 1)
+def rational_least_squares(points, function, weight, n_numerator, n_denominator):
+    """Coefficients of ``P`` and ``Q`` (degree 0 first, ``Q[0] = 1``, with
+    ``n_numerator`` and ``n_denominator`` terms) such that ``P(v) / Q(v)``
+    fits ``function(v)`` over ``points`` with the weight ``weight(v)``.
+
+    Sanathanan and Koerner's iteration: each step solves the linear least
+    squares problem of ``P(v) - function(v) (Q(v) - 1) = function(v)``,
+    weighted by ``weight(v) / Q(v)`` of the previous step's ``Q``.
+    """
+    values = {v: function(v) for v in points}
+    basis = [(lambda v, j=j: v**j) for j in range(n_numerator)] + [
+        (lambda v, j=j: -values[v] * v**j) for j in range(1, n_denominator)
     ]
-    chebyshev = least_squares(points, basis, mills, mpmath.npdf)
-    in_s = _chebyshev_to_monomials(chebyshev)
-    # s = 2t - 1: s**k = sum_j C(k, j) (2t)**j (-1)**(k - j)
-    in_t = [mpmath.mpf(0)] * len(in_s)
-    for k, coefficient in enumerate(in_s):
-        for j in range(k + 1):
-            in_t[j] += coefficient * mpmath.binomial(k, j) * 2**j * (-1) ** (k - j)
-    return [float(c) for c in in_t]
+    denominator = [mpmath.mpf(1)]
+    for _ in range(10):
+        def step_weight(v, q=denominator):
+            return weight(v) / mpmath.polyval(q[::-1], v)
+
+        solution = least_squares(points, basis, values.__getitem__, step_weight)
+        numerator = solution[:n_numerator]
+        denominator = [mpmath.mpf(1), *solution[n_numerator:]]
+    return numerator, denominator
+
+
+def tail_rational(end, n_numerator, n_denominator):
+    """float64's A and B in ``t = u / end``: 1 - Phi(u) = e (1/2 + t A(t) /
+    B(t)), e = exp(-u**2 / 2), i.e. A / B = (M(u) - M(0)) phi(0) / t."""
+    end = mpmath.mpf(end)
+    at_zero = mills(mpmath.mpf(0)) * mpmath.npdf(0)  # 1/2
+    points = [u / end for u in chebyshev_points(end, 400)]
+
+    def scaled(t):
+        return (mills(t * end) * mpmath.npdf(0) - at_zero) / t
+
+    def weight(t):
+        return mpmath.npdf(t * end) * t
+
+    return rational_least_squares(points, scaled, weight, n_numerator, n_denominator)
+
+
+def mills_rational(end, n_numerator, n_denominator):
+    """float32's P and Q in ``t = u / end``: M(u) = P(t) / Q(t), fitted for
+    M's relative error."""
+    end = mpmath.mpf(end)
+    points = [u / end for u in chebyshev_points(end, 300)]
+
+    def ratio(t):
+        return mills(t * end)
+
+    return rational_least_squares(
+        points, ratio, lambda t: 1 / ratio(t), n_numerator, n_denominator
+    )
 
 
 def chebyshev_monomials(function, a, b, degree):
@@ -128,14 +168,15 @@ def print_table(name, coefficients, comment, dtype="float64"):
 
 def main():
     mpmath.mp.dps = 50
-    name, end, degree = FLOAT64_TABLE
-    coefficients = weighted_mills_monomials(end, degree)
-    print_table(name, coefficients, f"[0, {end}], in t = u / {end}")
-    prefix, intervals, degree = FLOAT32_TABLES
-    for suffix, (a, b) in zip(("_LOW", "_HIGH"), intervals):
-        center, inverse, coefficients = chebyshev_monomials(mills, a, b, degree)
-        comment = f"[{a}, {b}): center {center!r}, 1 / half-width {inverse!r}"
-        print_table(prefix + suffix, coefficients, comment, "float32")
+    names, end, n_numerator, n_denominator = FLOAT64_TABLES
+    tables = tail_rational(end, n_numerator, n_denominator)
+    for name, coefficients, part in zip(names, tables, ("A", "B")):
+        print_table(name, coefficients, f"{part}, in t = u / {end} on [0, {end}]")
+    names, end, n_numerator, n_denominator = FLOAT32_TABLES
+    tables = mills_rational(end, n_numerator, n_denominator)
+    for name, coefficients, part in zip(names, tables, ("P", "Q")):
+        comment = f"{part}, in t = u / {end} on [0, {end}]"
+        print_table(name, coefficients, comment, "float32")
 
 
 if __name__ == "__main__":

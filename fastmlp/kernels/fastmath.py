@@ -27,9 +27,9 @@ to degree 13, which is exact to 2^-57 on the reduced range |r| <= ln(2)/2.
 
 ``phi`` (gelu's Phi(x) = (1 + erf(x / sqrt 2)) / 2) is not held to 2 ulp:
 both dtypes compute 1 - Phi(|x|) = phi(|x|) M(|x|), M being Mills' ratio; in
-float64 M is one polynomial fitted for an absolute error of Phi within an
-ulp of 1, as that formula on erf has (gelu had it so); in float32 a pair of
-polynomials, within 5e-7 relative down to x = -12.7 and 0 from -13 on
+float64 M is one rational function fitted for an absolute error of Phi
+within an ulp of 1, as that formula on erf has (gelu had it so); in float32
+another, within 5e-7 relative down to x = -12.7 and 0 from -13 on
 (``tests/kernels/test_fastmath.py``). ``normal_cdf_pdf`` returns Phi(x) and
 the density phi(x) together, as gelu needs both: they share one exp.
 """
@@ -90,7 +90,7 @@ _INV_LN2 = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # 0x3fe62e42fee00000: n * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
 _SHIFT = 6755399441055744.0  # 1.5 * 2**52: x + _SHIFT - _SHIFT rounds x to an integer
-_TINY = 5.551115123125783e-17  # 2**-54: below it expm1, log1p, tanh are x
+_TINY = 5.551115123125783e-17  # 2**-54: below it expm1 and log1p are x
 
 
 @_float64
@@ -248,24 +248,31 @@ def _log1p64(x):
 
 
 _ATANH_HALF = 0.5493061443340549  # tanh of it is 1/2
+# float64 tanh below 0.7: a + a z P(z) / Q(z), z = a**2, Q(0) = 1
+# (benchmarks/tanh_coefficients.py; the form of Cody and Waite), degree 0 first
+_TANH_SWITCH = 0.7
+_TANH_P = (-0.3333333333333333, -0.020495405794187134, -0.00019902773775500282)
+_TANH_Q = (1.0, 0.4614862173825515, 0.023286808261769553, 0.00020637276326419357)
 
 
 @_float64
 def _tanh64(x):
     """Hyperbolic tangent."""
+    # below 0.7 a rational function, from 0.7 on 1 - 2 / (e + 1), e =
+    # e**(2a), whose result is above 0.6, so that exp's error shrinks and
+    # nothing cancels; the two branches share one division (a division costs
+    # as much as the exp here: expm1 and a corrected division took 1.54 ns
+    # per element against 1.17); within 1.1 ulp
     a = abs(x)
-    t = _expm1_64(2.0 * a if a < 20.0 else 40.0)  # tanh(20) rounds to 1
-    small = a < _ATANH_HALF
-    # t / (t + 2) below 1/2, 1 - 2 / (t + 2) above; t + 2 = d + e exactly,
-    # and one correction step divides by it as if exactly (one division)
-    numerator = t if small else 2.0
-    d = t + 2.0
-    e = (2.0 - d) + t
-    inverse = 1.0 / d
-    q = numerator * inverse
-    q = q + ((numerator - q * d) - q * e) * inverse
-    result = np.float64(np.copysign(q if small else 1.0 - q, x))
-    return result if a >= _TINY else x
+    far = a >= _TANH_SWITCH  # False for NaN, which the near branch keeps
+    # e**(2a) for 2a in [0, 40] is normal: one exact scaling (tanh(20) is 1)
+    p, n = _exp_parts(2.0 * a if a < 20.0 else 40.0, 0.0)
+    e = p * _from_bits((n + 1023) << 52)
+    z = a * a
+    p_z = _TANH_P[0] + z * (_TANH_P[1] + z * _TANH_P[2])
+    q_z = _TANH_Q[0] + z * (_TANH_Q[1] + z * (_TANH_Q[2] + z * _TANH_Q[3]))
+    ratio = (2.0 if far else a * z * p_z) / (e + 1.0 if far else q_z)
+    return np.float64(np.copysign(1.0 - ratio if far else a + ratio, x))
 
 
 # fdlibm's erf (numerators, then denominators with their leading 1), zero-padded
@@ -645,41 +652,33 @@ def _softplus32(x):
 
 
 # gelu's Phi in float64, from Mills' ratio M(u) = (1 - Phi(u)) / phi(u) of
-# u = |x|: one polynomial of degree 26 in t = u / 8.3 on [0, 8.3], fitted by
-# least squares weighted by phi(u) (benchmarks/phi_coefficients.py), since
-# phi(u) M(u) = 1 - Phi(u) is what must be accurate; degree 0 first. One
-# table, so no per-element choice of coefficients: with the density's exp,
-# which the derivative needs anyway, 2.5 ns per element for gelu's forward
-# and backward against 3.5 for the former pair of Phi polynomials picked by
-# selects (512 bits); within 2.3e-16 of Phi, as the erf formula is.
-_MILLS = (
-    1.2533141373155001,
-    -8.299999999999745,
-    43.170405459722495,
-    -190.59566664779763,
-    743.5023063111794,
-    -2626.0269988296927,
-    8536.642031386815,
-    -25843.760531405682,
-    73509.2458203738,
-    -197790.69876670843,
-    506063.30623205774,
-    -1235496.7453170859,
-    2880900.8351054485,
-    -6397231.809513131,
-    13417689.695662014,
-    -26216160.727675788,
-    46843465.46512535,
-    -74946576.24183123,
-    105028756.89496809,
-    -126076362.25958136,
-    126671959.07473496,
-    -103820562.3468842,
-    67267958.53435564,
-    -33017083.331360467,
-    11500049.079371909,
-    -2526393.400593643,
-    262649.70809392084,
+# u = |x|: 1 - Phi(u) = e (1/2 + t A(t) / B(t)), e = exp(-u**2 / 2), t = u /
+# 8.3 on [0, 8.3], A of degree 6 and B of degree 7 fitted for the absolute
+# error of 1 - Phi (benchmarks/phi_coefficients.py; within 4e-18 before
+# rounding), degree 0 first. phi(u) M(0) is e / 2 exactly, so near 0 (1 - Phi
+# about 1/2) only exp's rounding is left: within 1.7e-16 of Phi; A's
+# coefficients are all negative, B's positive (nothing cancels). One rational
+# function, no per-element choice of coefficients: gelu's forward 1.70 -> 1.47
+# ns per element against the polynomial of degree 26 it replaces (26
+# multiply-adds against 14 and a division).
+_MILLS_A = (
+    -3.3112209273318967,
+    -31.241674435245464,
+    -139.397390503201,
+    -363.16874562456854,
+    -577.7181515338075,
+    -531.2011623429016,
+    -221.64741981234022,
+)
+_MILLS_B = (
+    1.0,
+    14.636345776631401,
+    95.26250065121917,
+    358.6419339404573,
+    847.0303981547429,
+    1261.6464270089139,
+    1105.0226420411898,
+    443.2936914178614,
 )
 
 
@@ -717,17 +716,6 @@ def _straight_line(name, arguments, terms, namespace, horner_terms):
     return _float64(namespace[name])
 
 
-def _select_polynomial(low, high, horner_terms=1):
-    """``low`` or ``high`` (degree 0 first) at ``s``, the table picked per
-    element by ``upper``. Estrin's scheme (``_estrin``), not one chain of
-    dependent multiply-adds: for the former float64 Phi (two tables of 26
-    degrees) gelu forward + backward took 3.45 ns per element against
-    Horner's 3.89."""
-    terms = [f"(HIGH[{j}] if upper else LOW[{j}])" for j in range(len(low))]
-    tables = {"LOW": low, "HIGH": high}
-    return _straight_line("select_polynomial", "s, upper", terms, tables, horner_terms)
-
-
 def _polynomial(table, horner_terms):
     """``table`` (degree 0 first) at ``s``: Horner's rule below degree
     ``horner_terms``, Estrin's scheme from there (all Horner for
@@ -737,9 +725,9 @@ def _polynomial(table, horner_terms):
 
 
 # Horner's rule: with one table as fast as Estrin's scheme (the lanes of
-# other elements hide the chain's latency), and each coefficient's rounding
-# multiplied by phi, like the fit's error
-_mills_polynomial64 = _polynomial(_MILLS, len(_MILLS))
+# other elements hide the chain's latency)
+_mills_numerator64 = _polynomial(_MILLS_A, len(_MILLS_A))
+_mills_denominator64 = _polynomial(_MILLS_B, len(_MILLS_B))
 # Horner's rule for the low degrees (exact where e is small), Estrin's above
 _log1p_ratio = _polynomial(_LOG1P_RATIO, 10)
 _DENSITY = 1.0 / math.sqrt(2.0 * math.pi)  # phi(0)
@@ -751,11 +739,11 @@ def _normal_cdf_pdf64(x):
     """The standard normal CDF and density at x: (Phi(x), phi(x))."""
     u = abs(x)
     t = (u if u < _PHI_END else _PHI_END) * (1.0 / _PHI_END)  # NaN too
-    pdf = _DENSITY * _exp_nonpositive64(-0.5 * x * x)
-    tail = pdf * _mills_polynomial64(t)  # Phi(-u)
-    tail = tail if u < _PHI_END else 0.0
+    e = _exp_nonpositive64(-0.5 * x * x)
+    tail = e * (0.5 + t * _mills_numerator64(t) / _mills_denominator64(t))
+    tail = tail if u < _PHI_END else 0.0  # Phi(-u)
     cdf = tail if x < 0.0 else 1.0 - tail  # exact: tail <= 1/2
-    return (cdf if x == x else x), pdf
+    return (cdf if x == x else x), _DENSITY * e
 
 
 @_float64
@@ -764,58 +752,41 @@ def _phi64(x):
     return _normal_cdf_pdf64(x)[0]
 
 
-# Mills' ratio M(u) = (1 - Phi(u)) / phi(u) in float32: on [0, 3.6) and
-# [3.6, 13] of u = |x|, a polynomial of degree 14 in s = (u - center) /
-# half_width (benchmarks/phi_coefficients.py)
-_F_MILLS_LOW = (
-    0.45510128140449524,
-    -0.32547181844711304,
-    0.20999976992607117,
-    -0.12470950186252594,
-    0.06908474862575531,
-    -0.036048367619514465,
-    0.017842717468738556,
-    -0.008409647271037102,
-    0.003807912115007639,
-    -0.0016984351677820086,
-    0.0007108546560630202,
-    -0.00023579000844620168,
-    9.511956886854023e-05,
-    -7.199718675110489e-05,
-    2.6175704988418147e-05,
+# Mills' ratio M(u) = (1 - Phi(u)) / phi(u) in float32: P(t) / Q(t), t = u
+# / 13 on [0, 13] of u = |x|, P of degree 4 and Q of degree 5 fitted for M's
+# relative error (benchmarks/phi_coefficients.py; 1.4e-8 with the
+# coefficients rounded), all positive; degree 0 first
+_F_MILLS_P = (
+    1.2533141374588013,
+    14.237887382507324,
+    77.20547485351562,
+    221.98439025878906,
+    291.38299560546875,
 )
-_F_MILLS_HIGH = (
-    0.11880415678024292,
-    -0.06544988602399826,
-    0.035592012107372284,
-    -0.019114166498184204,
-    0.01014198362827301,
-    -0.00532307755202055,
-    0.0027600110042840242,
-    -0.0013953803572803736,
-    0.0007089446880854666,
-    -0.0004055714525748044,
-    0.00020016724010929465,
-    -3.3576325222384185e-05,
-    1.7642132661421783e-05,
-    -5.196915299165994e-05,
-    2.4476163162034936e-05,
+_F_MILLS_Q = (
+    1.0,
+    21.732694625854492,
+    202.52264404296875,
+    1025.734130859375,
+    2885.999267578125,
+    3787.92822265625,
 )
-_F_MILLS_LOW = tuple(_F(c) for c in _F_MILLS_LOW)
-_F_MILLS_HIGH = tuple(_F(c) for c in _F_MILLS_HIGH)
-_mills_polynomial32 = _select_polynomial(_F_MILLS_LOW, _F_MILLS_HIGH)
+_F_MILLS_P = tuple(_F(c) for c in _F_MILLS_P)
+_F_MILLS_Q = tuple(_F(c) for c in _F_MILLS_Q)
+_mills_numerator32 = _polynomial(_F_MILLS_P, len(_F_MILLS_P))
+_mills_denominator32 = _polynomial(_F_MILLS_Q, len(_F_MILLS_Q))
 
 
 @_float64
 def _normal_cdf_pdf32(x):
     # 1 - Phi(u) = phi(u) M(u): one exp for both, and relative accuracy deep
-    # into the tail (Phi(-12.7) is 3e-37), without erfc's two divisions
+    # into the tail (Phi(-12.7) is 3e-37), with one division (erfc takes two);
+    # 0.64 ns per element for gelu's forward, 0.93 with the former pair of
+    # polynomials of degree 14 picked per element by selects
     u = abs(x)
     u = u if u < _F(13.0) else _F(13.0)  # also NaN, restored at the end
-    upper = u >= _F(3.6)
-    center = _F(8.3) if upper else _F(1.8)
-    s = (u - center) * (_F(0.2127659574468085) if upper else _F(0.5555555555555556))
-    mills = _mills_polynomial32(s, upper)
+    t = u * _F(1.0 / 13.0)
+    mills = _mills_numerator32(t) / _mills_denominator32(t)
     # exp(-u**2 / 2) from u**2 = y**2 + (u - y)(u + y), y = u cut to 11 bits
     # (y * y exact): a rounded u**2 would cost 5e-6 of relative error at 13
     y = _from_bits32(np.int32(_bits32(u) & np.int32(-8192)))

@@ -70,10 +70,11 @@ def test_subnormal_results_are_gradual():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_normal_cdf(dtype):
     """``phi``, gelu's Phi(x) = (1 + erf(x / sqrt 2)) / 2, from Mills' ratio:
-    in float64 one polynomial on |x| < 8.3 fitted for an absolute error
-    within an ulp of 1 (as that formula on ``erf`` has), checked densely near
-    0 and its end at 8.3; in float32 a pair of polynomials with a relative
-    error (Phi(-12) is 2e-33), checked across their seam at 3.6."""
+    in float64 one rational function on |x| < 8.3 fitted for an absolute
+    error within an ulp of 1 (as that formula on ``erf`` has), checked densely
+    near 0 and its end at 8.3; in float32 another, with a relative error
+    (Phi(-12) is 2e-33), checked densely around 3.6 too (where a pair of
+    polynomials met before)."""
     special = pytest.importorskip("scipy.special")
     rng = np.random.default_rng(0)
     spread = rng.normal(0, 3, 100_000).clip(-12.7, 8.0)
@@ -101,27 +102,27 @@ def test_normal_cdf(dtype):
 
 
 @pytest.mark.parametrize("n_terms", [1, 2, 3, 5, 8, 13, 27])
-def test_select_polynomial(n_terms):
-    """The generated Estrin evaluation is the polynomial, for any number of
-    terms (odd counts leave a term unpaired), with the table picked per call."""
+@pytest.mark.parametrize("horner_terms", [0, 1, 4, 10, 27])
+def test_polynomial(n_terms, horner_terms):
+    """The generated evaluation (Horner's rule below degree ``horner_terms``,
+    Estrin's scheme above) is the polynomial, for any number of terms (odd
+    counts leave a term unpaired)."""
     from numba import njit
 
     rng = np.random.default_rng(n_terms)
-    low, high = (tuple(rng.normal(size=n_terms)) for _ in range(2))
-    polynomial = fastmath._select_polynomial(low, high)
+    table = tuple(rng.normal(size=n_terms))
+    polynomial = fastmath._polynomial(table, horner_terms)
 
     @njit
-    def both(s, out_low, out_high):
+    def evaluate(s, out):
         for i in range(s.shape[0]):
-            out_low[i] = polynomial(s[i], False)
-            out_high[i] = polynomial(s[i], True)
+            out[i] = polynomial(s[i])
 
     s = np.linspace(-1.0, 1.0, 101)
-    out_low, out_high = np.empty_like(s), np.empty_like(s)
-    both(s, out_low, out_high)
-    for table, out in ((low, out_low), (high, out_high)):
-        expected = np.polynomial.polynomial.polyval(s, table)
-        np.testing.assert_allclose(out, expected, rtol=0, atol=1e-13)
+    out = np.empty_like(s)
+    evaluate(s, out)
+    expected = np.polynomial.polynomial.polyval(s, table)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-13)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
