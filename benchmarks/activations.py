@@ -139,7 +139,7 @@ def run(repeats=5, tiny=False, dtypes=("float64", "float32")):
                 median = _timed(
                     {lib: _fit(lib, shape, X, y, activation=name, solver=solver)
                      for lib in ("fastmlp", "scikit-learn")},
-                    max(1, repeats // 2 + 1),
+                    repeats,
                 )
                 result["sklearn"].append(
                     {
@@ -156,7 +156,7 @@ def run(repeats=5, tiny=False, dtypes=("float64", "float32")):
             _estimator("fastmlp", shape, max_iter=1).fit(X, y)
             median = _timed(
                 {lib: _fit(lib, shape, X, y) for lib in ("fastmlp", "scikit-learn")},
-                max(1, repeats // 2 + 1),
+                repeats,
             )
             result["many_classes"].append(
                 {
