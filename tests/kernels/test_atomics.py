@@ -67,3 +67,26 @@ def test_an_abort_releases_the_waiting_threads():
     sync[ABORT] = 1
     waiter.join(timeout=10)
     assert not waiter.is_alive() and result == [False]
+
+
+def test_a_long_wait_leaves_the_core_idle():
+    """After ``SPINS_BEFORE_SLEEP`` tries a waiting thread sleeps between
+    tries, so that the OS can give its core to a thread that needs one (one
+    of ours sharing a core with another busy thread): it uses a small share
+    of a core while it waits, where yielding alone used all of it."""
+    sync = np.zeros(SYNC_SIZE, dtype=np.int64)
+    counter = np.zeros(1, dtype=np.int64)
+    seen = np.zeros((2, 5), dtype=np.int64)
+    result = []
+    waiter = threading.Thread(
+        target=lambda: result.append(_rounds(sync, 2, counter, seen, 0))
+    )
+    waiter.start()
+    time.sleep(0.1)  # past the tries before sleeping (about 0.3 ms)
+    cpu, wall = time.process_time(), time.perf_counter()
+    time.sleep(0.4)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    sync[ABORT] = 1
+    waiter.join(timeout=10)
+    assert not waiter.is_alive() and result == [False]
+    assert cpu < 0.25 * wall
