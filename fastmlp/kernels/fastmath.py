@@ -706,22 +706,17 @@ def _estrin(terms, horner_terms):
     return lines
 
 
-def _straight_line(name, arguments, terms, namespace, horner_terms):
-    """Compile ``name(arguments)``, returning the polynomial of coefficient
-    expressions ``terms`` (over ``namespace``) at ``s`` as straight-line code:
-    LLVM leaves the element loop scalar around a loop over the coefficients."""
-    lines = _estrin(terms, horner_terms)
-    source = "\n".join([f"def {name}({arguments}):", *lines, "    return r"])
-    exec(source, namespace)
-    return _float64(namespace[name])
-
-
 def _polynomial(table, horner_terms):
     """``table`` (degree 0 first) at ``s``: Horner's rule below degree
     ``horner_terms``, Estrin's scheme from there (all Horner for
-    ``len(table)``)."""
+    ``len(table)``), compiled as straight-line code (LLVM leaves the element
+    loop scalar around a loop over the coefficients)."""
     terms = [f"TABLE[{j}]" for j in range(len(table))]
-    return _straight_line("polynomial", "s", terms, {"TABLE": table}, horner_terms)
+    lines = _estrin(terms, horner_terms)
+    source = "\n".join(["def polynomial(s):", *lines, "    return r"])
+    namespace = {"TABLE": table}
+    exec(source, namespace)
+    return _float64(namespace["polynomial"])
 
 
 # Horner's rule: with one table as fast as Estrin's scheme (the lanes of

@@ -51,17 +51,22 @@ def test_threads_meet_at_every_barrier(n_threads):
     assert (seen == expected).all()
 
 
-def test_an_abort_releases_the_waiting_threads():
+def _lone_waiter():
+    """One of two threads, started: it waits at the first barrier for a
+    thread that never comes. Returns (sync, the thread, its result list)."""
     sync = np.zeros(SYNC_SIZE, dtype=np.int64)
     counter = np.zeros(1, dtype=np.int64)
     seen = np.zeros((2, 5), dtype=np.int64)
     result = []
-    # one of two threads: it waits at the first barrier for a thread that
-    # never comes, until the abort
     waiter = threading.Thread(
         target=lambda: result.append(_rounds(sync, 2, counter, seen, 0))
     )
     waiter.start()
+    return sync, waiter, result
+
+
+def test_an_abort_releases_the_waiting_threads():
+    sync, waiter, result = _lone_waiter()
     time.sleep(0.1)
     assert waiter.is_alive()
     sync[ABORT] = 1
@@ -74,14 +79,7 @@ def test_a_long_wait_leaves_the_core_idle():
     tries, so that the OS can give its core to a thread that needs one (one
     of ours sharing a core with another busy thread): it uses a small share
     of a core while it waits, where yielding alone used all of it."""
-    sync = np.zeros(SYNC_SIZE, dtype=np.int64)
-    counter = np.zeros(1, dtype=np.int64)
-    seen = np.zeros((2, 5), dtype=np.int64)
-    result = []
-    waiter = threading.Thread(
-        target=lambda: result.append(_rounds(sync, 2, counter, seen, 0))
-    )
-    waiter.start()
+    sync, waiter, result = _lone_waiter()
     time.sleep(0.1)  # past the tries before sleeping (about 0.3 ms)
     cpu, wall = time.process_time(), time.perf_counter()
     time.sleep(0.4)
