@@ -84,6 +84,21 @@ _from_bits32 = _bitcast(types.int32, types.float32)  # the float32 of int32 bits
 _bits32 = _bitcast(types.float32, types.int32)  # a float32's bits as an int32
 
 
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a * b + c with one rounding (LLVM's fma), in the arguments' common type."""
+    common = typingctx.unify_types(a, b, c)
+
+    def codegen(context, builder, signature, args):
+        values = [
+            context.cast(builder, value, kind, common)
+            for value, kind in zip(args, signature.args)
+        ]
+        return builder.fma(*values)
+
+    return common(a, b, c), codegen
+
+
 _INF = np.inf
 _NAN = np.nan
 _INV_LN2 = 1.4426950408889634
@@ -94,15 +109,17 @@ _TINY = 5.551115123125783e-17  # 2**-54: below it expm1 and log1p are x
 
 
 @_float64
-def _exp_parts(hi, lo):
-    """exp(hi + lo) as a mantissa in [0.7, 1.42] and an integer power of 2.
+def _exp_reduction(x):
+    """``(r, n)`` with x = n ln(2) + r, |r| <= ln(2)/2, n a whole float."""
+    n = x * _INV_LN2 + _SHIFT - _SHIFT
+    r = (x - n * _LN2_HI) - n * _LN2_LO
+    return r, n
 
-    ``lo`` carries extra bits of the argument (erf needs them); it is 0 for exp.
-    Returns ``(p, n)`` with exp(hi + lo) = p * 2**n.
-    """
-    n = (hi + lo) * _INV_LN2 + _SHIFT - _SHIFT
-    r = (hi - n * _LN2_HI) + (lo - n * _LN2_LO)
-    p = 1.0 + r * (
+
+@_float64
+def _exp_series(r):
+    """(e**r - 1) / r for |r| <= ln(2)/2: the Taylor series to degree 12."""
+    return (
         1.0
         + r * (1 / 2
         + r * (1 / 6
@@ -116,7 +133,24 @@ def _exp_parts(hi, lo):
         + r * (1 / 39916800
         + r * (1 / 479001600
         + r * (1 / 6227020800)))))))))))))
-    return p, np.int64(n)
+
+
+@_float64
+def _exp_parts(x):
+    """exp(x) as a mantissa in [0.7, 1.42] and an integer power of 2.
+
+    Returns ``(p, n)`` with exp(x) = p * 2**n.
+    """
+    r, n = _exp_reduction(x)
+    return 1.0 + r * _exp_series(r), np.int64(n)
+
+
+@_float64
+def _exp_parts_split(hi, lo):
+    """``_exp_parts`` of hi + lo, ``lo`` extra bits of the argument (erf's)."""
+    n = (hi + lo) * _INV_LN2 + _SHIFT - _SHIFT
+    r = (hi - n * _LN2_HI) + (lo - n * _LN2_LO)
+    return 1.0 + r * _exp_series(r), np.int64(n)
 
 
 @_float64
@@ -133,7 +167,7 @@ def _exp64(x):
     """e**x."""
     clamped = x if x < 710.0 else 710.0
     clamped = clamped if clamped > -746.0 else -746.0
-    p, n = _exp_parts(clamped, 0.0)
+    p, n = _exp_parts(clamped)
     result = _scale(p, n)
     return result if x == x else x
 
@@ -146,7 +180,7 @@ def _exp_nonpositive64(x):
     operations fewer per element, for the exps of softplus, silu, gelu's
     density and the softmax)."""
     clamped = x if x > -746.0 else -746.0
-    p, n = _exp_parts(clamped, 0.0)
+    p, n = _exp_parts(clamped)
     result = p * _from_bits((n + 1087) << 52) * _TWO_TO_MINUS_64
     return result if x == x else x
 
@@ -266,7 +300,7 @@ def _tanh64(x):
     a = abs(x)
     far = a >= _TANH_SWITCH  # False for NaN, which the near branch keeps
     # e**(2a) for 2a in [0, 40] is normal: one exact scaling (tanh(20) is 1)
-    p, n = _exp_parts(2.0 * a if a < 20.0 else 40.0, 0.0)
+    p, n = _exp_parts(2.0 * a if a < 20.0 else 40.0)
     e = p * _from_bits((n + 1023) << 52)
     z = a * a
     p_z = _TANH_P[0] + z * (_TANH_P[1] + z * _TANH_P[2])
@@ -393,7 +427,7 @@ def _erf64(x):
     ratio = _horner(_RA if low else _RB, s) / _horner(_SA if low else _SB, s)
     # a**2 = z**2 + (a - z)(a + z) with z = a cut to 21 bits, so z * z is exact
     z = _from_bits(_bits(a) & -4294967296)
-    mantissa, n = _exp_parts(-z * z - 0.5625, (z - a) * (z + a) + ratio)
+    mantissa, n = _exp_parts_split(-z * z - 0.5625, (z - a) * (z + a) + ratio)
     outer = 1.0 - _scale(mantissa, n) * inverse
     result = inner if a < 1.25 else (outer if a < 6.0 else 1.0)
     result = np.float64(np.copysign(result, x))
@@ -412,17 +446,31 @@ _F_LN2_HI = _F(0.693359375)  # 355 / 512: n * _F_LN2_HI is exact
 _F_LN2_LO = _F(-2.12194440e-4)
 _F_C = tuple(_F(1.0 / math.factorial(k)) for k in range(8))
 _F_TINY = _F(2.0**-25)
+_F_TWO_TO_MINUS_24 = _F(2.0**-24)
+
+
+@_float64
+def _exp32_reduction(x):
+    """``(r, n)`` with x = n ln(2) + r, |r| <= ln(2)/2, n a whole float32."""
+    n = x * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
+    r = (x - n * _F_LN2_HI) - n * _F_LN2_LO
+    return r, n
+
+
+@_float64
+def _exp_series32(r):
+    """(e**r - 1) / r for |r| <= ln(2)/2: the Taylor series to degree 6."""
+    c = _F_C
+    return c[1] + r * (c[2] + r * (c[3] + r * (
+        c[4] + r * (c[5] + r * (c[6] + r * c[7])))))
 
 
 @_float64
 def _exp32(x):
     clamped = x if x < _F(89.0) else _F(89.0)
     clamped = clamped if clamped > _F(-104.0) else _F(-104.0)
-    n = clamped * _F_INV_LN2 + _F_SHIFT - _F_SHIFT
-    r = (clamped - n * _F_LN2_HI) - n * _F_LN2_LO
-    c = _F_C
-    p = c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (
-        c[4] + r * (c[5] + r * (c[6] + r * c[7]))))))
+    r, n = _exp32_reduction(clamped)
+    p = _F(1.0) + r * _exp_series32(r)
     # p * 2**n in two exact steps, through the subnormals and to inf
     k = np.int32(n)
     half = k >> np.int32(1)
@@ -581,41 +629,57 @@ def _erf32(x):
     return result if x == x else x
 
 
-# float64 softplus: log1p(e) = e h(e), h(e) = log1p(e) / e a polynomial of
-# degree 20 in s = 2e - 1 on [0, 1] (benchmarks/softplus_coefficients.py),
-# degree 0 first: no division and no reduction, 15% less time per element
-# than fdlibm's log1p on 1 + e; 1.82 ulp at most (that way: 1.79)
-_LOG1P_RATIO = (
-    0.8109302162163288,
-    -0.14426354954966195,
-    0.03315243843855094,
-    -0.008461080413870536,
-    0.0022882409076902767,
-    -0.0006421503724725223,
-    0.00018490300180466052,
-    -5.426089824207432e-05,
-    1.6156949099580387e-05,
-    -4.866877333591529e-06,
-    1.4798682669311618e-06,
-    -4.5354366598033807e-07,
-    1.3990346886420576e-07,
-    -4.331304783093553e-08,
-    1.3500470517435648e-08,
-    -4.336548550414743e-09,
-    1.363113923159679e-09,
-    -3.420138797930341e-10,
-    1.0787232813120478e-10,
-    -7.317042246170282e-11,
-    2.330586809976668e-11,
+# float64 softplus: max(x, 0) + log1p(e), e = e**-|x| in (0, 1], and
+# log1p(e) = e - e**2/2 + e**3 P(e) / Q(e), P of degree 5 and Q of degree 6
+# fitted for the error of e**3 P / Q relative to log1p(e), which it is at
+# most 0.28 of (benchmarks/softplus_coefficients.py), degree 0 first; every
+# coefficient is positive. 11 multiply-adds and a division, where the
+# polynomial of degree 20 for log1p(e) / e it replaces took 21: the forward
+# kernel 1.87-1.94 -> 1.63-1.66 ns per element (1.72 ulp at worst, was 2.12).
+_LOG1P_TAIL_P = (
+    0.33333333333332843,
+    0.7969163608312096,
+    0.6855980496862062,
+    0.2570464356977222,
+    0.04008107061158883,
+    0.0019326916720017852,
+)
+_LOG1P_TAIL_Q = (
+    1.0,
+    3.1407490824927624,
+    3.8123559609485644,
+    2.2459568280442523,
+    0.6591003711626477,
+    0.08769190343800215,
+    0.003867903704047711,
 )
 
 
 @_float64
 def _softplus_logistic64(x):
     """(softplus(x), logistic(x)): one exp, e = e**-|x| in (0, 1], for
-    max(x, 0) + log1p(e) and for 1 / (1 + e) above 0, e / (1 + e) below."""
-    e = _exp_nonpositive64(-abs(x))
-    softplus = (x if x > 0.0 else 0.0) + e * _log1p_ratio(2.0 * e - 1.0)
+    max(x, 0) + log1p(e) and for 1 / (1 + e) above 0, e / (1 + e) below.
+
+    e is t (1 + q) with t = 2**n and q = e**r - 1 from exp's reduction, and
+    log1p(e) = t + (t q + e**2 (e P / Q - 1/2)) takes t q before it is
+    rounded into e: where log1p(e) is below a power of 2 that e is above, e's
+    rounding would count twice its ulp. Where t = 1 (|x| < ln(2)/2) a positive
+    x joins the inner sum (t q + x is exact there), else it is added last.
+    """
+    a = abs(x)
+    r, n = _exp_reduction(-a if a < 746.0 else -746.0)
+    t = _from_bits((np.int64(n) + 1087) << 52) * _TWO_TO_MINUS_64  # exact
+    tq = t * (r * _exp_series(r))
+    e = t + tq
+    e = e if x == x else x
+    positive = x if x > 0.0 else 0.0
+    near = n == 0.0
+    inner = positive if near else 0.0
+    outer = 0.0 if near else positive
+    tail = (e * e) * (e * (_log1p_tail_p(e) / _log1p_tail_q(e)) - 0.5)
+    softplus = outer + (t + ((tq + inner) + tail))
+    # the derivative is one division (2.38 ulp at worst): correcting it as
+    # _logistic64 does would cost 0.2 ns per element
     return softplus, (1.0 if x >= 0.0 else e) / (1.0 + e)
 
 
@@ -627,7 +691,19 @@ def _softplus64(x):
 
 @_float64
 def _softplus_logistic32(x):
-    e = _exp32(-abs(x))
+    """float32 softplus as fdlibm's log of u = 1 + e, corrected for the
+    roundings of e = t + t q (as in ``_softplus_logistic64``; e_lo, the part
+    of t + t q that e lost) and of u: log1p(e + e_lo) = log(u) - (c - e_lo) /
+    u, c = u - 1 - e."""
+    a = abs(x)
+    reduced, n = _exp32_reduction(-a if a < _F(104.0) else _F(-104.0))
+    power = _from_bits32((np.int32(n) + np.int32(151)) << np.int32(23))
+    t = power * _F_TWO_TO_MINUS_24  # 2**n, exact
+    series = _exp_series32(reduced)
+    p = _fma(reduced, series, _F(1.0))  # exp's bits
+    e = p * t
+    e_lo = _fma(reduced, series, _F(1.0) - p) * t  # what e's rounding lost
+    e = e if x == x else x
     u = _F(1.0) + e
     c = (u - _F(1.0)) - e
     big = u > _F(1.4142135)
@@ -641,7 +717,7 @@ def _softplus_logistic32(x):
     hfsq = _F(0.5) * f * f
     dk = _F(1.0) if big else _F(0.0)
     log_u = dk * _F_LOG_LN2_HI - ((hfsq - (s * (hfsq + r) + dk * _F_LOG_LN2_LO)) - f)
-    log1p_e = log_u - c * d * reciprocal
+    log1p_e = log_u - (c - e_lo) * d * reciprocal
     softplus = (x if x > _F(0.0) else _F(0.0)) + log1p_e
     return softplus, (_F(1.0) if x >= _F(0.0) else e) / (_F(1.0) + e)
 
@@ -723,8 +799,8 @@ def _polynomial(table, horner_terms):
 # other elements hide the chain's latency)
 _mills_numerator64 = _polynomial(_MILLS_A, len(_MILLS_A))
 _mills_denominator64 = _polynomial(_MILLS_B, len(_MILLS_B))
-# Horner's rule for the low degrees (exact where e is small), Estrin's above
-_log1p_ratio = _polynomial(_LOG1P_RATIO, 10)
+_log1p_tail_p = _polynomial(_LOG1P_TAIL_P, len(_LOG1P_TAIL_P))
+_log1p_tail_q = _polynomial(_LOG1P_TAIL_Q, len(_LOG1P_TAIL_Q))
 _DENSITY = 1.0 / math.sqrt(2.0 * math.pi)  # phi(0)
 _PHI_END = 8.3  # 1 - Phi(8.3) is 5e-17: Phi rounds to 1 from here
 

@@ -23,23 +23,13 @@ the last bit. NaN in gives NaN; exp(inf) = inf, exp(-inf) = 0.
 
 import numpy as np
 from numba.core import types
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 from fastmlp.kernels._compile import kernel, linked_jit_options
-from fastmlp.kernels.fastmath import _bits, _from_bits
+from fastmlp.kernels.fastmath import _bits, _fma, _from_bits
 
 # no "contract": the only fused multiply-adds are the explicit ``_fma`` calls
 _OPTIONS = {"forceinline": True, "nogil": True, "error_model": "numpy"}
-
-
-@intrinsic
-def _fma(typingctx, a, b, c):
-    """a * b + c with one rounding (LLVM's fma)."""
-
-    def codegen(context, builder, signature, args):
-        return builder.fma(*args)
-
-    return types.float64(types.float64, types.float64, types.float64), codegen
 
 
 # exp: T[2i] = bits of tail_i, T[2i + 1] = bits of scale_i - (i << 45), where
