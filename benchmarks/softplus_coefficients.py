@@ -14,12 +14,23 @@ is what must stay small (``e**3 R`` is at most 0.28 of ``log1p(e)``). The
 fit is within 5e-19 of that; every coefficient is positive, so nothing
 cancels in their evaluation.
 
+Rounded to float64, the coefficients put softplus(0) one ulp above ln 2, so
+``P``'s coefficient of degree 1 is then moved by the fewest ulps (one) that
+make the kernel's float64 evaluation at e = 1 (x = 0), emulated here
+operation by operation in exact arithmetic, give ln 2 correctly rounded; that
+changes ``P / Q`` by at most 6e-17 of itself (``e**3 P / Q`` is at most 0.28
+of the result).
+
 It replaces a polynomial of degree 20 for ``log1p(e) / e``: 11 multiply-adds
-and a division where that took 21 (and the exact ``e - e**2 / 2`` lets the
-sum in ``fastmath._softplus_logistic64`` keep more of exp's bits).
+and a division where that took 21 (``fastmath._softplus_logistic64`` also
+sums exp's parts before they are rounded into e).
 """
 
+import math
+from fractions import Fraction
+
 import mpmath
+import numpy as np
 from phi_coefficients import chebyshev_points, print_table, rational_least_squares
 
 #: coefficients of P and of Q (with Q's leading 1)
@@ -34,12 +45,44 @@ def tail(e):
     return (mpmath.log1p(e) - e + e**2 / 2) / e**3
 
 
+def _fma(a, b, c):
+    """a * b + c rounded once, as the kernel's fused multiply-adds."""
+    return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+
+def _horner(table, s):
+    result = table[-1]
+    for c in reversed(table[:-1]):
+        result = _fma(result, s, c)
+    return result
+
+
+def softplus_at_zero(p, q):
+    """``fastmath._softplus_logistic64(0.0)[0]`` in exact steps: e = t = 1,
+    t q = 0, so it is 1 + (e * (P / Q) - 1/2), each step rounded."""
+    ratio = float(Fraction(_horner(p, 1.0)) / Fraction(_horner(q, 1.0)))
+    return 1.0 + _fma(1.0, ratio, -0.5)
+
+
+def nudged(p, q):
+    """``p`` with its degree-1 coefficient moved by the fewest ulps that make
+    ``softplus_at_zero`` ln 2 correctly rounded."""
+    for ulps in sorted(range(-8, 9), key=abs):
+        candidate = list(p)
+        candidate[1] = p[1] + ulps * float(np.spacing(p[1]))
+        if softplus_at_zero(candidate, q) == math.log(2):
+            return candidate
+    raise ValueError("no nudge within 8 ulps gives ln 2 at 0")
+
+
 def main():
     mpmath.mp.dps = 50
     points = chebyshev_points(1, N_POINTS)
-    tables = rational_least_squares(
+    p, q = rational_least_squares(
         points, tail, lambda e: e**3 / mpmath.log1p(e), P_TERMS, Q_TERMS
     )
+    p, q = [float(c) for c in p], [float(c) for c in q]
+    tables = nudged(p, q), q
     for name, coefficients in zip(("_LOG1P_TAIL_P", "_LOG1P_TAIL_Q"), tables):
         print_table(name, coefficients, f"{name[-1]}, in e on [0, 1]")
 

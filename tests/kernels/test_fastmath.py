@@ -63,6 +63,8 @@ def test_special_values(dtype):
         "erf": [(inf, 1.0), (-inf, -1.0), (-0.0, -0.0), (10.0, 1.0)],
         "logistic": [(inf, 1.0), (-inf, 0.0), (0.0, 0.5), (-0.0, 0.5),
                      (-800.0, 0.0), (800.0, 1.0)],
+        "softplus": [(inf, inf), (-inf, 0.0), (0.0, np.log(2.0)),
+                     (-0.0, np.log(2.0)), (800.0, 800.0), (-800.0, 0.0)],
     }
     for name, pairs in cases.items():
         x = np.array([p[0] for p in pairs] + [nan], dtype=dtype)
