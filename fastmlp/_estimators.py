@@ -62,6 +62,7 @@ from fastmlp._docstrings import (
 from fastmlp._eval_set import EvalSetMixin
 from fastmlp._interop import SklearnInteropMixin
 from fastmlp._jacobian import JacobianMixin
+from fastmlp._labels import binarized, classes_of, fitted_binarizer
 from fastmlp._network_config import NetworkConfigMixin
 from fastmlp._persistence import InconsistentVersionWarning, PersistenceMixin
 from fastmlp._rollback import Snapshot, unchanged_on_failure
@@ -1028,7 +1029,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return y_val
 
     def _training_target(self, y):
-        return self._label_binarizer.transform(y).astype(np.float64)
+        return binarized(self._label_binarizer, y).astype(np.float64)
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
@@ -1044,11 +1045,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             y = column_or_1d(y, warn=True)
 
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
+            self._label_binarizer = fitted_binarizer(y)
             self.classes_ = self._label_binarizer.classes_
         else:
-            classes = unique_labels(y)
+            classes = classes_of(y)
             if self.warm_start:
                 if set(classes) != set(self.classes_):
                     raise ValueError(
@@ -1062,7 +1062,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
         # bool keeps float32 data from being upcast
-        y = self._label_binarizer.transform(y).astype(bool)
+        y = binarized(self._label_binarizer, y)
         return X, y
 
     def predict(self, X):
