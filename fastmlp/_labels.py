@@ -2,12 +2,13 @@
 
 scikit-learn's MLPClassifier turns labels into targets with a
 ``LabelBinarizer``, whose ``fit`` and ``transform`` each call
-``type_of_target`` twice (each time ``np.unique`` of every label): 3.4 ms of
-a 39 ms fit on 20,000 labels. For one-dimensional integer or boolean labels,
-the common case, ``fitted_binarizer``, ``binarized`` and ``classes_of``
-compute the same attributes, targets and classes directly; other labels
-(strings, floats, multilabel indicators) go through ``LabelBinarizer`` and
-``unique_labels`` themselves.
+``type_of_target`` twice (each time ``np.unique`` of every label), and
+``partial_fit`` adds ``unique_labels``: 2.7 ms of the input validation of
+20,000 labels (1.0 ms without them). For one-dimensional integer or boolean
+labels, the common case, ``fitted_binarizer``, ``binarized`` and
+``classes_of`` compute the same attributes, targets and classes directly;
+other labels (strings, floats, multilabel indicators) go through
+``LabelBinarizer`` and ``unique_labels`` themselves.
 """
 
 import numpy as np
